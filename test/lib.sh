@@ -1,0 +1,68 @@
+# test/lib.sh: shared helpers for movierec's test harness, demo and
+# integration tests.  Source it; it defines functions only.
+
+# Run a command as the postgres OS user when we are root (Postgres refuses
+# to run as root); as anyone else, run it directly.
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# Print a TCP port in 20000-59999 that nothing listens on.
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+      echo "$p"; return 0
+    fi
+  done
+  return 1
+}
+
+# Create and start a cluster: cluster_start BINDIR DATADIR SOCKDIR PORT [conf lines...]
+cluster_start() {
+  local bindir=$1 data=$2 sock=$3 port=$4; shift 4
+  mkdir -p "$data" "$sock"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$data" "$sock"
+  as_pg "$bindir/initdb" -D "$data" -A trust -U postgres -E UTF8 --locale=C --no-sync >/dev/null || return 1
+  {
+    echo "port = $port"
+    echo "unix_socket_directories = '$sock'"
+    echo "listen_addresses = '127.0.0.1'"
+    echo "fsync = off"
+    echo "synchronous_commit = off"
+    echo "full_page_writes = off"
+    echo "max_wal_size = 4GB"
+    echo "shared_buffers = 512MB"
+    echo "max_worker_processes = 16"
+    echo "log_min_messages = warning"
+    for line in "$@"; do echo "$line"; done
+  } >> "$data/postgresql.conf"
+  as_pg "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null
+}
+
+# Stop a cluster (fast mode): cluster_stop BINDIR DATADIR
+cluster_stop() {
+  as_pg "$1/pg_ctl" -D "$2" -m fast -w -t 60 stop >/dev/null 2>&1 ||
+    as_pg "$1/pg_ctl" -D "$2" -m immediate -w stop >/dev/null 2>&1 || true
+}
+
+# Make a path readable by the server (which runs as postgres).
+share_with_pg() {
+  [ "$(id -u)" -eq 0 ] && chown -R postgres: "$@"
+  chmod -R a+rX "$@"
+}
+
+# Copy the system PostgreSQL tree into $1 so that an extension can be
+# installed there with DESTDIR=$1 without touching the system install.
+# PostgreSQL finds its share and lib dirs relative to its binaries.
+private_pg_tree() {
+  local dest=$1
+  mkdir -p "$dest/usr/lib/postgresql" "$dest/usr/share/postgresql"
+  cp -a /usr/lib/postgresql/15 "$dest/usr/lib/postgresql/"
+  cp -a /usr/share/postgresql/15 "$dest/usr/share/postgresql/"
+}
