@@ -128,6 +128,8 @@ main(void)
 	p.threads = 2;
 	MrTrainAls(sp.train, &p, &rec_env, s2);
 	ok(same_bits(s1, s2), "sparse problem: 1 and 2 threads identical");
+	ok(rec_n == p.iterations && fabs(rec_loss[rec_n - 1] - MrTrainRmse(sp.train, s1)) < 1e-4,
+	   "sparse problem: reported loss equals the training RMSE");
 	snprintf(msg, sizeof(msg), "short rows: movie solutions match a double-precision solve (max error %.2g)",
 			 ridge_error(sp.train, s1, &p, 1));
 	ok(ridge_error(sp.train, s1, &p, 1) < 1e-3, msg);
