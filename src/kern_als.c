@@ -41,6 +41,9 @@
 
 #define MR_ALS_CHUNK 256
 
+/* Ratings ahead whose factor row als_gather prefetches. */
+#define MR_ALS_PREFETCH 8
+
 /* Exponent nu of the frequency weighting lambda n^nu (see the design notes). */
 #define MR_ALS_REG_EXPONENT 0.4
 
@@ -94,6 +97,16 @@ als_gather(const AlsHalf *h, float *G, float *t, int64_t lo, int n,
 		int32_t		o = h->idx[lo + c];
 		float	   *g = G + (size_t) c * d;
 		const float *y = h->Y + (int64_t) o * k;
+
+		/* the rows are scattered: ask for one MR_ALS_PREFETCH ratings ahead */
+		if (c + MR_ALS_PREFETCH < n)
+		{
+			const char *ahead = (const char *) (h->Y + (int64_t) h->idx[lo + c + MR_ALS_PREFETCH] * k);
+			int			off;
+
+			for (off = 0; off < k * (int) sizeof(float); off += 64)
+				__builtin_prefetch(ahead + off);
+		}
 
 		if (scale == NULL)
 			for (j = 0; j < k; j++)
