@@ -252,6 +252,22 @@ MrWriteFactors(const char *table, int64 model_id, int32 n, const int64 *ids,
 }
 
 /*
+ * Fail early, before any reading or training, when the current user may
+ * not insert into the model tables.
+ */
+void
+MrCheckStorePrivileges(void)
+{
+	static const char *const tables[] = {"models", "user_factors", "item_factors"};
+	Oid			nsp = get_namespace_oid("movierec", false);
+
+	for (int j = 0; j < lengthof(tables); j++)
+		if (pg_class_aclcheck(get_relname_relid(tables[j], nsp), GetUserId(),
+							  ACL_INSERT) != ACLCHECK_OK)
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, tables[j]);
+}
+
+/*
  * Store a trained model in the caller's transaction; returns model_id.
  * Items get their rating count and mean, users their rating count.
  */

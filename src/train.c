@@ -95,7 +95,7 @@ MrTrainCheckBudget(MrTrainMem *mem, Size more, const char *what)
 	if (need > mem->limit)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("training needs " INT64_FORMAT " MB of memory for %s, more than movierec.max_train_memory (%d MB)",
+				 errmsg("training needs at least " INT64_FORMAT " MB of memory (%s), more than movierec.max_train_memory allows (%d MB)",
 						MrMegabytes(need), what, mr_max_train_memory),
 				 errhint("Raise the limit, e.g. SET movierec.max_train_memory = '" INT64_FORMAT "MB', or train with fewer factors or ratings.",
 						 MrMegabytes(need))));
@@ -116,7 +116,7 @@ MrTrainAlloc(MrTrainMem *mem, Size bytes)
 {
 	void	   *p;
 
-	MrTrainCheckBudget(mem, bytes, "its arrays");
+	MrTrainCheckBudget(mem, bytes, "arrays of this run");
 	p = MemoryContextAllocExtended(mem->cxt, Max(bytes, 1),
 								   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	MrTrainTrack(mem, p);
@@ -131,7 +131,7 @@ MrTrainRealloc(MrTrainMem *mem, void *ptr, Size bytes)
 
 	if (ptr == NULL)
 		return MrTrainAlloc(mem, bytes);
-	MrTrainCheckBudget(mem, bytes, "its arrays");
+	MrTrainCheckBudget(mem, bytes, "arrays of this run");
 	mem->in_use -= GetMemoryChunkSpace(ptr);
 	p = repalloc_huge(ptr, bytes);
 	MrTrainTrack(mem, p);
@@ -277,6 +277,7 @@ movierec_train(PG_FUNCTION_ARGS)
 				 errmsg("unknown algorithm \"%s\"", algorithm),
 				 errhint("Use one of popularity, baseline, als, svd, ials.")));
 	MrResolveParams(algorithm, given, &params);
+	MrCheckStorePrivileges();
 	if (strcmp(algorithm, "als") == 0 || strcmp(algorithm, "svd") == 0 ||
 		strcmp(algorithm, "ials") == 0)
 		MrEnsureBlas();

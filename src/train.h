@@ -79,6 +79,7 @@ typedef struct MrModelRow
 	int64		peak_memory_bytes;
 } MrModelRow;
 
+extern void MrCheckStorePrivileges(void);
 extern int64 MrStoreModel(const MrModelRow *row, const MrTrainData *data,
 						  const MrFactors *f);
 
