@@ -31,6 +31,7 @@ SELECT train('bad', 'als', '{"regularization": -1}', 'tr_ratings');
 SELECT train('bad', 'svd', '{"learning_rate": 0}', 'tr_ratings');
 SELECT train('bad', 'als', '{"use_bias": 1}', 'tr_ratings');
 SELECT train('bad', 'als', '{"seed": -1}', 'tr_ratings');
+SELECT train('bad', 'als', '{"seed": 9223372036854775808}', 'tr_ratings');
 SELECT train('bad', 'als', '{"factor": 8}', 'tr_ratings');
 SELECT train('bad', 'baseline', '{"factors": 8}', 'tr_ratings');
 SELECT train('bad', 'popularity', '{"alpha": 1}', 'tr_ratings');
@@ -49,6 +50,9 @@ SET movierec.max_train_memory = 1;
 SELECT train('bad', 'als', '{}', 'tr_ratings');
 RESET movierec.max_train_memory;
 SELECT count(*) - :models_before AS new_models FROM models;
+-- the largest seed is valid
+SELECT train('tr_maxseed', 'popularity', '{"seed": 9223372036854775807}', 'tr_ratings') AS maxseed_id \gset
+SELECT params->>'seed' AS max_seed FROM models WHERE model_id = :maxseed_id;
 
 -- every algorithm trains with its defaults; k is 0 for bias-only models
 SELECT train('tr_pop', 'popularity', '{}', 'tr_ratings') > 0 AS pop,

@@ -68,7 +68,7 @@ static const MrParamDef mr_params[] = {
 	{"reg_item_bias", MR_P_NUM, 0, 1e6, false, A_POP | A_BASE | A_ALS | A_SVD, OFF(reg_item_bias)},
 	{"reg_user_bias", MR_P_NUM, 0, 1e6, false, A_BASE | A_ALS | A_SVD, OFF(reg_user_bias)},
 	{"regularization", MR_P_NUM, 0, 1e6, false, A_ALS | A_SVD | A_IALS, OFF(regularization)},
-	{"seed", MR_P_INT, 0, 9.2e18, false, A_ALL, OFF(seed)},
+	{"seed", MR_P_INT, 0, 9223372036854775807.0, false, A_ALL, OFF(seed)},
 	{"threads", MR_P_INT, 1, 64, false, A_ALL, OFF(threads)},
 	{"use_bias", MR_P_BOOL, 0, 1, false, A_ALS | A_SVD, OFF(use_bias)},
 };
@@ -174,7 +174,10 @@ MrParamSet(const MrParamDef *d, const JsonbValue *v, const char *algorithm,
 	x = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
 	if (isnan(x) || isinf(x) ||
 		(d->min_exclusive ? x <= d->min : x < d->min) || x > d->max ||
-		(d->type == MR_P_INT && x != floor(x)))
+		(d->type == MR_P_INT && x != floor(x)) ||
+		(x >= d->max && d->type == MR_P_INT &&
+		 DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(v->val.numeric),
+										  NumericGetDatum(int64_to_numeric(PG_INT64_MAX))))))
 		MrParamRangeError(d, algorithm, defaults, numeric_normalize(v->val.numeric));
 	if (strcmp(d->key, "seed") == 0)
 		*(uint64_t *) (base + d->offset) =
