@@ -88,4 +88,12 @@ check "a terminated run leaves no model and no progress slot ($left)" '[ -n "$pi
 "${PSQL[@]}" -c "SELECT movierec.train('tc_done', 'baseline', '{}', 'tc_ratings')" >/dev/null
 left=$("${PSQL[@]}" -c "SELECT (SELECT count(*) FROM movierec.models WHERE model_name = 'tc_done'), (SELECT count(*) FROM movierec.training_progress)")
 check "a finished run is stored and leaves the view ($left)" '[ "$left" = "1|0" ]'
-"${PSQL[@]}" -c "SELECT movierec.drop_model(model_id) FROM movierec.models WHERE model_name = 'tc_done'; DROP TABLE tc_ratings" >/dev/null
+
+# 5. two sessions training one name at once get versions 1 and 2
+for s in 1 2; do
+  "${PSQL[@]}" -c "SELECT movierec.train('tc_twice', 'als', '{\"factors\": 16, \"iterations\": 2}', 'tc_ratings')" >"$T/twice$s.out" 2>&1 &
+done
+wait
+v=$("${PSQL[@]}" -c "SELECT string_agg(version::text, ',' ORDER BY version) FROM movierec.models WHERE model_name = 'tc_twice'")
+check "concurrent runs of one name get distinct versions ($v)" '[ "$v" = "1,2" ]'
+"${PSQL[@]}" -c "SELECT movierec.drop_model(model_id) FROM movierec.models WHERE model_name IN ('tc_done', 'tc_twice'); DROP TABLE tc_ratings" >/dev/null
