@@ -17,6 +17,7 @@
 #include <math.h>
 
 #include "common/shortest_dec.h"
+#include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -258,4 +259,25 @@ MrParamsToJsonb(const char *algorithm, const MrTrainParams *p)
 	}
 	appendStringInfoChar(&buf, '}');
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+PG_FUNCTION_INFO_V1(movierec_default_params);
+
+/*
+ * movierec.default_params(algorithm) RETURNS jsonb: the params train()
+ * would store for algorithm given '{}'.
+ */
+Datum
+movierec_default_params(PG_FUNCTION_ARGS)
+{
+	char	   *algorithm = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	MrTrainParams p;
+
+	if (!MrAlgorithmKnown(algorithm))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown algorithm \"%s\"", algorithm),
+				 errhint("Use one of popularity, baseline, als, svd, ials.")));
+	MrResolveParams(algorithm, NULL, &p);
+	PG_RETURN_JSONB_P(MrParamsToJsonb(algorithm, &p));
 }
