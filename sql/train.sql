@@ -47,12 +47,18 @@ SELECT train('bad', 'als', '{}', 'tr_nan');
 SELECT train('bad', 'als', '{}', 'tr_null');
 SELECT train('bad', 'als', '{}', 'tr_dup');
 SET movierec.max_train_memory = 1;
-SELECT train('bad', 'als', '{}', 'tr_ratings');
+SELECT train('bad', 'als', '{"factors": 1024}', 'tr_ratings');
+CREATE TABLE tr_big AS SELECT u AS user_id, i AS movie_id, 3::real AS rating
+  FROM generate_series(1, 300) u, generate_series(1, 300) i;
+ANALYZE tr_big;
+SELECT train('bad', 'popularity', '{}', 'tr_big');
 RESET movierec.max_train_memory;
 SELECT count(*) - :models_before AS new_models FROM models;
 -- the largest seed is valid
 SELECT train('tr_maxseed', 'popularity', '{"seed": 9223372036854775807}', 'tr_ratings') AS maxseed_id \gset
 SELECT params->>'seed' AS max_seed FROM models WHERE model_id = :maxseed_id;
+
+DROP TABLE tr_big;
 
 -- every algorithm trains with its defaults; k is 0 for bias-only models
 SELECT train('tr_pop', 'popularity', '{}', 'tr_ratings') > 0 AS pop,

@@ -223,7 +223,7 @@ MrCheckReadEstimate(Oid relid, MrTrainMem *mem)
 	relation_close(rel, NoLock);
 	if (rows > 0 && rows * MR_READ_BYTES_PER_RATING < (double) MaxAllocHugeSize)
 		MrTrainCheckBudget(mem, (Size) (rows * MR_READ_BYTES_PER_RATING),
-						   "reading the ratings (estimated from the table's statistics)");
+						   "reading the ratings, estimated from the table's statistics");
 }
 
 PG_FUNCTION_INFO_V1(movierec_train);

@@ -227,7 +227,7 @@ MrIdMapGet(MrReader *rd, MrIdMap *m, int64 id)
 	{
 		if (unlikely(id >= m->direct_len))
 		{
-			int64		len = m->direct_len == 0 ? 65536 : m->direct_len;
+			int64		len = m->direct_len == 0 ? 4096 : m->direct_len;
 
 			while (len <= id)
 				len *= 2;
@@ -292,7 +292,7 @@ MrReaderAdd(MrReader *rd, Datum *v, bool *isnull)
 
 	if (unlikely(rd->n == rd->cap))
 	{
-		int64		newcap = rd->cap == 0 ? 65536 : rd->cap * 2;
+		int64		newcap = rd->cap == 0 ? 16384 : rd->cap * 2;
 
 		MrTrainCheckBudget(rd->mem,
 						   mul_size(newcap - rd->cap, 3 * sizeof(int32)),
