@@ -74,14 +74,127 @@ als_thread_floats(int d)
 	return (size_t) MR_ALS_CHUNK * d + MR_ALS_CHUNK + (size_t) d * d + d;
 }
 
+/*
+ * Gather the feature rows z of ratings [lo, lo + n) into G (n x d,
+ * row-major) and their targets into t.  With scale != NULL each column j
+ * is multiplied by scale[j].
+ */
+static void
+als_gather(const AlsHalf *h, float *G, float *t, int64_t lo, int n,
+		   const float *scale)
+{
+	int			k = h->k,
+				d = h->d,
+				c,
+				j;
+
+	for (c = 0; c < n; c++)
+	{
+		int32_t		o = h->idx[lo + c];
+		float	   *g = G + (size_t) c * d;
+		const float *y = h->Y + (int64_t) o * k;
+
+		if (scale == NULL)
+			for (j = 0; j < k; j++)
+				g[j] = y[j];
+		else
+			for (j = 0; j < k; j++)
+				g[j] = y[j] * scale[j];
+		if (h->use_bias)
+			g[k] = scale == NULL ? 1.0f : scale[k];
+		t[c] = h->vals[lo + c] - h->mu - (h->use_bias ? h->ybias[o] : 0.0f);
+	}
+}
+
+/*
+ * Primal solve of one row: accumulate A = Z'Z + D and b = Z't over chunks
+ * of gathered rows with ssyrk/sgemv, then Cholesky (sposv).  Solution in b.
+ * D is diag for the factors and reg_bias for the bias, plus a 1e-6 floor
+ * that keeps the system definite when regularization is 0.
+ */
+static void
+als_solve_primal(const AlsHalf *h, float *G, float *t, float *A, float *b,
+				 int64_t lo, int64_t hi, float diag)
+{
+	int			k = h->k,
+				d = h->d,
+				one = 1,
+				info = 0,
+				j;
+	float		beta = 0.0f;
+	int64_t		x;
+
+	for (x = lo; x < hi; x += MR_ALS_CHUNK)
+	{
+		int			n = (int) (hi - x < MR_ALS_CHUNK ? hi - x : MR_ALS_CHUNK);
+
+		als_gather(h, G, t, x, n, NULL);
+		mr_blas.ssyrk(MrColMajor, MrLower, MrNoTrans, d, n, 1.0f, G, d, beta, A, d);
+		mr_blas.sgemv(MrColMajor, MrNoTrans, d, n, 1.0f, G, d, t, 1, beta, b, 1);
+		beta = 1.0f;
+	}
+	for (j = 0; j < k; j++)
+		A[(size_t) j * d + j] += diag + 1e-6f;
+	if (h->use_bias)
+		A[(size_t) k * d + k] += (float) h->reg_bias + 1e-6f;
+	mr_blas.sposv("L", &d, &one, A, &d, b, &d, &info);
+	if (info != 0)
+		for (j = 0; j < d; j++)
+			b[j] = 0;
+}
+
+/*
+ * Dual solve of a short row (n < d ratings): by the push-through identity
+ * (Z'Z + D)^-1 Z' = D^-1 Z' (Z D^-1 Z' + I)^-1, the solution is
+ * w = D^-1/2 Zs' y with Zs = Z D^-1/2 and (Zs Zs' + I) y = t, an n x n
+ * Cholesky instead of d x d.  Exact, and much cheaper for the many movies
+ * with a handful of ratings.  Solution in b; the row's D is as in the
+ * primal solve.
+ */
+static void
+als_solve_dual(const AlsHalf *h, float *G, float *t, float *K, float *b,
+			   int64_t lo, int64_t hi, float diag)
+{
+	int			k = h->k,
+				d = h->d,
+				n = (int) (hi - lo),
+				one = 1,
+				info = 0,
+				j;
+	float	   *scale = b;		/* d floats, reused for the solution */
+	float		sf = 1.0f / sqrtf(diag + 1e-6f);
+
+	for (j = 0; j < k; j++)
+		scale[j] = sf;
+	if (h->use_bias)
+		scale[k] = 1.0f / sqrtf((float) h->reg_bias + 1e-6f);
+	als_gather(h, G, t, lo, n, scale);
+	/* K = Zs Zs' + I: G is d x n column-major, so K = G' G */
+	mr_blas.ssyrk(MrColMajor, MrLower, MrTrans, n, d, 1.0f, G, d, 0.0f, K, n);
+	for (j = 0; j < n; j++)
+		K[(size_t) j * n + j] += 1.0f;
+	mr_blas.sposv("L", &n, &one, K, &n, t, &n, &info);
+	if (info != 0)
+	{
+		for (j = 0; j < d; j++)
+			b[j] = 0;
+		return;
+	}
+	/* b = D^-1/2 (Zs' y) */
+	mr_blas.sgemv(MrColMajor, MrNoTrans, d, n, 1.0f, G, d, t, 1, 0.0f, b, 1);
+	for (j = 0; j < k; j++)
+		b[j] *= sf;
+	if (h->use_bias)
+		b[k] *= 1.0f / sqrtf((float) h->reg_bias + 1e-6f);
+}
+
 /* Solve rows [begin, end) of one half-iteration. */
 static void
 als_rows(void *arg, int tid, int32_t begin, int32_t end)
 {
 	AlsHalf    *h = (AlsHalf *) arg;
 	int			k = h->k,
-				d = h->d,
-				one = 1;
+				d = h->d;
 	float	   *G = h->ws[tid];
 	float	   *t = G + (size_t) MR_ALS_CHUNK * d;
 	float	   *A = t + MR_ALS_CHUNK;
@@ -93,9 +206,8 @@ als_rows(void *arg, int tid, int32_t begin, int32_t end)
 		int64_t		lo = h->ptr[a],
 					hi = h->ptr[a + 1],
 					x;
-		int			info = 0,
-					j;
-		float		beta = 0.0f;
+		int			j;
+		double		diag;
 		float	   *xa = h->X + (int64_t) a * k;
 
 		if (hi == lo)
@@ -106,39 +218,11 @@ als_rows(void *arg, int tid, int32_t begin, int32_t end)
 				h->xbias[a] = 0;
 			continue;
 		}
-		/* accumulate Z'Z and Z't over chunks of gathered rows */
-		for (x = lo; x < hi; x += MR_ALS_CHUNK)
-		{
-			int			n = (int) (hi - x < MR_ALS_CHUNK ? hi - x : MR_ALS_CHUNK),
-						c;
-
-			for (c = 0; c < n; c++)
-			{
-				int32_t		o = h->idx[x + c];
-				float	   *g = G + (size_t) c * d;
-				const float *y = h->Y + (int64_t) o * k;
-
-				for (j = 0; j < k; j++)
-					g[j] = y[j];
-				if (h->use_bias)
-					g[k] = 1.0f;
-				t[c] = h->vals[x + c] - h->mu - (h->use_bias ? h->ybias[o] : 0.0f);
-			}
-			mr_blas.ssyrk(MrColMajor, MrLower, MrNoTrans, d, n, 1.0f, G, d, beta, A, d);
-			mr_blas.sgemv(MrColMajor, MrNoTrans, d, n, 1.0f, G, d, t, 1, beta, b, 1);
-			beta = 1.0f;
-		}
-		for (j = 0; j < k; j++)
-			A[(size_t) j * d + j] += (float) (h->reg * pow((double) (hi - lo), MR_ALS_REG_EXPONENT));
-		if (h->use_bias)
-			A[(size_t) k * d + k] += (float) h->reg_bias;
-		/* a floor keeps the system definite when regularization is 0 */
-		for (j = 0; j < d; j++)
-			A[(size_t) j * d + j] += 1e-6f;
-		mr_blas.sposv("L", &d, &one, A, &d, b, &d, &info);
-		if (info != 0)
-			for (j = 0; j < d; j++)
-				b[j] = 0;
+		diag = h->reg * pow((double) (hi - lo), MR_ALS_REG_EXPONENT);
+		if (hi - lo < d && hi - lo <= MR_ALS_CHUNK)
+			als_solve_dual(h, G, t, A, b, lo, hi, (float) diag);
+		else
+			als_solve_primal(h, G, t, A, b, lo, hi, (float) diag);
 		for (j = 0; j < k; j++)
 			xa[j] = b[j];
 		if (h->use_bias)

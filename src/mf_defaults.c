@@ -71,13 +71,13 @@ MrDefaultParams(const char *algorithm, MrTrainParams *p)
 	}
 	else if (strcmp(algorithm, "svd") == 0)
 	{
-		p->factors = 100;
-		p->iterations = 20;
-		p->regularization = 0.02;
+		p->factors = 50;
+		p->iterations = 40;
+		p->regularization = 0.05;
 		p->reg_user_bias = 0.02;
 		p->reg_item_bias = 0.02;
-		p->learning_rate = 0.005;
-		p->lr_decay = 1.0;
+		p->learning_rate = 0.01;
+		p->lr_decay = 0.95;
 		p->init_std = 0.1;
 		p->threads = 1;
 	}
@@ -85,7 +85,7 @@ MrDefaultParams(const char *algorithm, MrTrainParams *p)
 	{
 		p->factors = 64;
 		p->iterations = 15;
-		p->regularization = 300.0;
+		p->regularization = 250.0;
 		p->alpha = 40.0;
 		p->binarize = 4.0;
 		p->cg_steps = 3;
