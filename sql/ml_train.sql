@@ -14,7 +14,7 @@ CREATE TABLE mlt_test AS SELECT user_id, movie_id, rating FROM mlt_all
 SELECT (SELECT count(*) FROM mlt_train) AS train, (SELECT count(*) FROM mlt_test) AS test;
 
 SELECT train('mlt_base', 'baseline', '{}', 'mlt_train') > 0 AS baseline,
-       train('mlt_als', 'als', '{"factors": 64, "iterations": 15}', 'mlt_train') > 0 AS als;
+       train('mlt_als', 'als', '{}', 'mlt_train') > 0 AS als;
 SELECT model_name, n_users, n_movies, n_ratings, n_factors, rating_min, rating_max,
        round(global_mean::numeric, 4) AS global_mean,
        read_seconds < 0.5 AS read_quick
@@ -32,11 +32,10 @@ CREATE FUNCTION mlt_rmse(name text) RETURNS numeric LANGUAGE sql AS $$
     LEFT JOIN movierec.item_factors i ON i.model_id = m.model_id AND i.movie_id = t.movie_id)
   SELECT round(sqrt(avg((least(greatest(p, 0.5), 5) - rating) ^ 2))::numeric, 4) FROM pred
 $$;
--- BaselineOnly reference on this split: 0.8714 +- 0.002.  The stored
--- als factors must beat it (issue 3's 0.860 target is the kernels' tuning,
--- asserted by the evaluation tests).
+-- BaselineOnly reference on this split: 0.8714 +- 0.002; issue 3's
+-- target for this split is RMSE <= 0.860
 SELECT abs(mlt_rmse('mlt_base') - 0.8714) <= 0.002 AS baseline_matches_surprise;
-SELECT mlt_rmse('mlt_als') < mlt_rmse('mlt_base') - 0.003 AS als_beats_baseline;
+SELECT mlt_rmse('mlt_als') <= 0.860 AS als_meets_target;
 
 DROP FUNCTION mlt_rmse(text);
 DROP TABLE mlt_all, mlt_train, mlt_test;
