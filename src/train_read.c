@@ -263,6 +263,19 @@ MrIdMapGet(MrReader *rd, MrIdMap *m, int64 id)
 	}
 }
 
+/* Make room for newcap triples. */
+static void
+MrReaderGrow(MrReader *rd, int64 newcap)
+{
+	MrTrainCheckBudget(rd->mem,
+					   mul_size(newcap - rd->cap, 3 * sizeof(int32)),
+					   "reading ratings");
+	rd->tu = MrTrainRealloc(rd->mem, rd->tu, mul_size(newcap, sizeof(int32)));
+	rd->ti = MrTrainRealloc(rd->mem, rd->ti, mul_size(newcap, sizeof(int32)));
+	rd->tv = MrTrainRealloc(rd->mem, rd->tv, mul_size(newcap, sizeof(float)));
+	rd->cap = newcap;
+}
+
 /* Take one row's three Datums; errors name the column and the row. */
 static inline void
 MrReaderAdd(MrReader *rd, Datum *v, bool *isnull)
@@ -291,17 +304,7 @@ MrReaderAdd(MrReader *rd, Datum *v, bool *isnull)
 						 quote_identifier(rd->cols[2]))));
 
 	if (unlikely(rd->n == rd->cap))
-	{
-		int64		newcap = rd->cap == 0 ? 16384 : rd->cap * 2;
-
-		MrTrainCheckBudget(rd->mem,
-						   mul_size(newcap - rd->cap, 3 * sizeof(int32)),
-						   "reading ratings");
-		rd->tu = MrTrainRealloc(rd->mem, rd->tu, mul_size(newcap, sizeof(int32)));
-		rd->ti = MrTrainRealloc(rd->mem, rd->ti, mul_size(newcap, sizeof(int32)));
-		rd->tv = MrTrainRealloc(rd->mem, rd->tv, mul_size(newcap, sizeof(float)));
-		rd->cap = newcap;
-	}
+		MrReaderGrow(rd, rd->cap == 0 ? 16384 : rd->cap * 2);
 	rd->tu[rd->n] = MrIdMapGet(rd, &rd->users, uid);
 	rd->ti[rd->n] = MrIdMapGet(rd, &rd->items, iid);
 	rd->tv[rd->n] = (float) r;
@@ -324,6 +327,10 @@ MrReadScan(MrReader *rd, Oid relid, AttrNumber *atts)
 	Datum		v[3];
 	bool		isnull[3];
 	int64		rows = 0;
+
+	/* size the triples from the row estimate: no doubling, no copies */
+	if (rel->rd_rel->reltuples > 0 && rel->rd_rel->reltuples < 4e9)
+		MrReaderGrow(rd, (int64) (rel->rd_rel->reltuples * 1.02) + 1024);
 
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
