@@ -46,6 +46,9 @@ SELECT train('bad', 'als', '{}', 'tr_empty');
 SELECT train('bad', 'als', '{}', 'tr_nan');
 SELECT train('bad', 'als', '{}', 'tr_null');
 SELECT train('bad', 'als', '{}', 'tr_dup');
+BEGIN READ ONLY;
+SELECT train('bad', 'popularity', '{}', 'tr_ratings');
+ROLLBACK;
 SET movierec.max_train_memory = 1;
 SELECT train('bad', 'als', '{"factors": 1024}', 'tr_ratings');
 CREATE TABLE tr_big AS SELECT u AS user_id, i AS movie_id, 3::real AS rating

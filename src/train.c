@@ -26,6 +26,7 @@
 #include <limits.h>
 
 #include "access/relation.h"
+#include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -277,6 +278,12 @@ movierec_train(PG_FUNCTION_ARGS)
 				 errmsg("unknown algorithm \"%s\"", algorithm),
 				 errhint("Use one of popularity, baseline, als, svd, ials.")));
 	MrResolveParams(algorithm, given, &params);
+	/* refuse before the work, not when the model is written */
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot train a model in a read-only transaction"),
+				 errhint("Train on the primary server, outside BEGIN READ ONLY: a model is stored as rows.")));
 	MrCheckStorePrivileges();
 	if (strcmp(algorithm, "als") == 0 || strcmp(algorithm, "svd") == 0 ||
 		strcmp(algorithm, "ials") == 0)
