@@ -27,6 +27,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "portability/instr_time.h"
 #include "utils/acl.h"
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
@@ -150,6 +151,7 @@ MrDataRebuildIndexes(const char *relname, const char *source)
 	{
 		reindex_relation(relid, REINDEX_REL_PROCESS_TOAST | REINDEX_REL_CHECK_CONSTRAINTS,
 						 &params);
+		MrDataPhase(psprintf("indexes of %s rebuilt", relname));
 	}
 	PG_CATCH();
 	{
@@ -174,6 +176,24 @@ MrDataRebuildIndexes(const char *relname, const char *source)
 					 errhint("Each movie id may appear only once: remove the repeated line.")));
 	}
 	PG_END_TRY();
+}
+
+/* Log (at DEBUG1) the seconds since the last call: phase timings. */
+void
+MrDataPhase(const char *what)
+{
+	static instr_time last;
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	if (what != NULL && !INSTR_TIME_IS_ZERO(last))
+	{
+		instr_time	d = now;
+
+		INSTR_TIME_SUBTRACT(d, last);
+		elog(DEBUG1, "movierec: %s in %.3f s", what, INSTR_TIME_GET_DOUBLE(d));
+	}
+	last = now;
 }
 
 /* Unix epoch seconds to TimestampTz; false when out of range. */

@@ -40,6 +40,9 @@ extern int64 MrBulkClose(MrBulk *b);
 /* Rebuild every index of movierec.<relname>; duplicates raise a clear error. */
 extern void MrDataRebuildIndexes(const char *relname, const char *source);
 
+/* DEBUG1 timing of a phase since the previous call (NULL: start). */
+extern void MrDataPhase(const char *what);
+
 /* Unix seconds to a timestamptz Datum value; false if out of range. */
 extern bool MrUnixToTimestamp(int64 secs, TimestampTz *out);
 

@@ -594,6 +594,7 @@ movierec_load_movielens(PG_FUNCTION_ARGS)
 	layout = detect_layout(dir);
 	InitMaterializedSRF(fcinfo, 0);
 
+	MrDataPhase(NULL);
 	MrDataReplaceBegin();
 
 	b = MrBulkOpen("movies");
@@ -602,6 +603,7 @@ movierec_load_movielens(PG_FUNCTION_ARGS)
 	else
 		load_movies_text(dir, layout, b);
 	n_movies = MrBulkClose(b);
+	MrDataPhase("movies read and written");
 
 	b = MrBulkOpen("ratings");
 	pgstat_progress_start_command(PROGRESS_COMMAND_COPY, RelationGetRelid(b->rel));
@@ -610,6 +612,12 @@ movierec_load_movielens(PG_FUNCTION_ARGS)
 	n_users = load_ratings(dir, layout, b);
 	n_ratings = MrBulkClose(b);
 	pgstat_progress_end_command();
+	MrDataPhase("ratings read and written");
+	if (n_movies == 0 || n_ratings == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+				 errmsg("no %s found in \"%s\"", n_movies == 0 ? "movies" : "ratings", dir),
+				 errhint("The MovieLens files are empty or truncated: download and unpack the dataset again.")));
 
 	source = psprintf("\"%s/%s\"", dir, layout == ML_100K ? "u.item" :
 					  layout == ML_CSV ? "movies.csv" : "movies.dat");
