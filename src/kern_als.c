@@ -28,9 +28,9 @@
  * (kern_util.c).  Each row is solved from read-only inputs into its own
  * output, so the result is bitwise identical for any thread count.
  * OpenBLAS is set to one thread for the duration (the parallelism is
- * ours).  The training RMSE reported through progress is computed during
- * the movie half-step from the same gathered rows, per movie, and summed
- * in movie order.
+ * ours).  The training RMSE reported through progress comes out of the
+ * movie half-step's solves at O(d) per movie (see als_solve_primal and
+ * als_solve_dual), per movie, summed in movie order.
  *
  * The caller must have loaded BLAS (MrBlasLoad() returned NULL).
  */
@@ -62,7 +62,7 @@ typedef struct AlsHalf
 	/* fixed side */
 	const float *Y;
 	const float *ybias;
-	/* per-thread workspaces: chunk, targets, matrix, rhs */
+	/* per-thread workspaces: chunk, targets, matrix, solution, rhs copy */
 	float	  **ws;
 	double	   *row_sse;		/* per row, or NULL */
 } AlsHalf;
@@ -71,15 +71,15 @@ typedef struct AlsHalf
 static size_t
 als_thread_floats(int d)
 {
-	return (size_t) MR_ALS_CHUNK * d + MR_ALS_CHUNK + (size_t) d * d + d;
+	return (size_t) MR_ALS_CHUNK * d + MR_ALS_CHUNK + (size_t) d * d + 2 * d;
 }
 
 /*
  * Gather the feature rows z of ratings [lo, lo + n) into G (n x d,
  * row-major) and their targets into t.  With scale != NULL each column j
- * is multiplied by scale[j].
+ * is multiplied by scale[j].  Returns the sum of the squared targets.
  */
-static void
+static double
 als_gather(const AlsHalf *h, float *G, float *t, int64_t lo, int n,
 		   const float *scale)
 {
@@ -87,6 +87,7 @@ als_gather(const AlsHalf *h, float *G, float *t, int64_t lo, int n,
 				d = h->d,
 				c,
 				j;
+	double		tt = 0;
 
 	for (c = 0; c < n; c++)
 	{
@@ -103,7 +104,9 @@ als_gather(const AlsHalf *h, float *G, float *t, int64_t lo, int n,
 		if (h->use_bias)
 			g[k] = scale == NULL ? 1.0f : scale[k];
 		t[c] = h->vals[lo + c] - h->mu - (h->use_bias ? h->ybias[o] : 0.0f);
+		tt += (double) t[c] * t[c];
 	}
+	return tt;
 }
 
 /*
@@ -111,10 +114,14 @@ als_gather(const AlsHalf *h, float *G, float *t, int64_t lo, int n,
  * of gathered rows with ssyrk/sgemv, then Cholesky (sposv).  Solution in b.
  * D is diag for the factors and reg_bias for the bias, plus a 1e-6 floor
  * that keeps the system definite when regularization is 0.
+ *
+ * Returns the row's squared training error under the new solution w,
+ * without touching the ratings again: since (Z'Z + D) w = Z't,
+ * |t - Z w|^2 = t't - w'Z't - w'D w.
  */
-static void
+static double
 als_solve_primal(const AlsHalf *h, float *G, float *t, float *A, float *b,
-				 int64_t lo, int64_t hi, float diag)
+				 float *rhs, int64_t lo, int64_t hi, float diag)
 {
 	int			k = h->k,
 				d = h->d,
@@ -123,12 +130,14 @@ als_solve_primal(const AlsHalf *h, float *G, float *t, float *A, float *b,
 				j;
 	float		beta = 0.0f;
 	int64_t		x;
+	double		tt = 0,
+				sse;
 
 	for (x = lo; x < hi; x += MR_ALS_CHUNK)
 	{
 		int			n = (int) (hi - x < MR_ALS_CHUNK ? hi - x : MR_ALS_CHUNK);
 
-		als_gather(h, G, t, x, n, NULL);
+		tt += als_gather(h, G, t, x, n, NULL);
 		mr_blas.ssyrk(MrColMajor, MrLower, MrNoTrans, d, n, 1.0f, G, d, beta, A, d);
 		mr_blas.sgemv(MrColMajor, MrNoTrans, d, n, 1.0f, G, d, t, 1, beta, b, 1);
 		beta = 1.0f;
@@ -137,10 +146,23 @@ als_solve_primal(const AlsHalf *h, float *G, float *t, float *A, float *b,
 		A[(size_t) j * d + j] += diag + 1e-6f;
 	if (h->use_bias)
 		A[(size_t) k * d + k] += (float) h->reg_bias + 1e-6f;
+	for (j = 0; j < d; j++)
+		rhs[j] = b[j];
 	mr_blas.sposv("L", &d, &one, A, &d, b, &d, &info);
 	if (info != 0)
+	{
 		for (j = 0; j < d; j++)
 			b[j] = 0;
+		return tt;
+	}
+	sse = tt;
+	for (j = 0; j < d; j++)
+	{
+		double		dj = (j < k ? diag : (float) h->reg_bias) + 1e-6f;
+
+		sse -= (double) b[j] * rhs[j] + dj * b[j] * b[j];
+	}
+	return sse > 0 ? sse : 0;
 }
 
 /*
@@ -149,9 +171,10 @@ als_solve_primal(const AlsHalf *h, float *G, float *t, float *A, float *b,
  * w = D^-1/2 Zs' y with Zs = Z D^-1/2 and (Zs Zs' + I) y = t, an n x n
  * Cholesky instead of d x d.  Exact, and much cheaper for the many movies
  * with a handful of ratings.  Solution in b; the row's D is as in the
- * primal solve.
+ * primal solve.  The residual t - Z w equals y, so the row's squared
+ * training error is |y|^2.
  */
-static void
+static double
 als_solve_dual(const AlsHalf *h, float *G, float *t, float *K, float *b,
 			   int64_t lo, int64_t hi, float diag)
 {
@@ -163,6 +186,7 @@ als_solve_dual(const AlsHalf *h, float *G, float *t, float *K, float *b,
 				j;
 	float	   *scale = b;		/* d floats, reused for the solution */
 	float		sf = 1.0f / sqrtf(diag + 1e-6f);
+	double		sse;
 
 	for (j = 0; j < k; j++)
 		scale[j] = sf;
@@ -176,9 +200,14 @@ als_solve_dual(const AlsHalf *h, float *G, float *t, float *K, float *b,
 	mr_blas.sposv("L", &n, &one, K, &n, t, &n, &info);
 	if (info != 0)
 	{
+		double		tt = 0;
+
 		for (j = 0; j < d; j++)
 			b[j] = 0;
-		return;
+		als_gather(h, G, t, lo, n, NULL);
+		for (j = 0; j < n; j++)
+			tt += (double) t[j] * t[j];
+		return tt;
 	}
 	/* b = D^-1/2 (Zs' y) */
 	mr_blas.sgemv(MrColMajor, MrNoTrans, d, n, 1.0f, G, d, t, 1, 0.0f, b, 1);
@@ -186,6 +215,10 @@ als_solve_dual(const AlsHalf *h, float *G, float *t, float *K, float *b,
 		b[j] *= sf;
 	if (h->use_bias)
 		b[k] *= 1.0f / sqrtf((float) h->reg_bias + 1e-6f);
+	sse = 0;
+	for (j = 0; j < n; j++)
+		sse += (double) t[j] * t[j];
+	return sse;
 }
 
 /* Solve rows [begin, end) of one half-iteration. */
@@ -199,15 +232,16 @@ als_rows(void *arg, int tid, int32_t begin, int32_t end)
 	float	   *t = G + (size_t) MR_ALS_CHUNK * d;
 	float	   *A = t + MR_ALS_CHUNK;
 	float	   *b = A + (size_t) d * d;
+	float	   *rhs = b + d;
 	int32_t		a;
 
 	for (a = begin; a < end; a++)
 	{
 		int64_t		lo = h->ptr[a],
-					hi = h->ptr[a + 1],
-					x;
+					hi = h->ptr[a + 1];
 		int			j;
-		double		diag;
+		double		diag,
+					sse;
 		float	   *xa = h->X + (int64_t) a * k;
 
 		if (hi == lo)
@@ -216,36 +250,21 @@ als_rows(void *arg, int tid, int32_t begin, int32_t end)
 				xa[j] = 0;
 			if (h->use_bias)
 				h->xbias[a] = 0;
+			if (h->row_sse != NULL)
+				h->row_sse[a] = 0;
 			continue;
 		}
 		diag = h->reg * pow((double) (hi - lo), MR_ALS_REG_EXPONENT);
 		if (hi - lo < d && hi - lo <= MR_ALS_CHUNK)
-			als_solve_dual(h, G, t, A, b, lo, hi, (float) diag);
+			sse = als_solve_dual(h, G, t, A, b, lo, hi, (float) diag);
 		else
-			als_solve_primal(h, G, t, A, b, lo, hi, (float) diag);
+			sse = als_solve_primal(h, G, t, A, b, rhs, lo, hi, (float) diag);
 		for (j = 0; j < k; j++)
 			xa[j] = b[j];
 		if (h->use_bias)
 			h->xbias[a] = b[k];
-
-		/* residuals of this row's ratings under the new solution */
 		if (h->row_sse != NULL)
-		{
-			double		sse = 0;
-
-			for (x = lo; x < hi; x++)
-			{
-				int32_t		o = h->idx[x];
-				float		pred = h->mu + MrDot(xa, h->Y + (int64_t) o * k, k);
-				float		e;
-
-				if (h->use_bias)
-					pred += h->xbias[a] + h->ybias[o];
-				e = h->vals[x] - pred;
-				sse += (double) e * e;
-			}
 			h->row_sse[a] = sse;
-		}
 	}
 }
 
