@@ -126,6 +126,7 @@ main(void)
 	rec_n = 0;
 	MrTrainAls(sp.train, &p, &rec_env, s1);
 	p.threads = 2;
+	rec_n = 0;
 	MrTrainAls(sp.train, &p, &rec_env, s2);
 	ok(same_bits(s1, s2), "sparse problem: 1 and 2 threads identical");
 	ok(rec_n == p.iterations && fabs(rec_loss[rec_n - 1] - MrTrainRmse(sp.train, s1)) < 1e-4,
