@@ -16,6 +16,7 @@
 #include "utils/jsonb.h"
 
 #include "blas.h"
+#include "train.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -40,6 +41,7 @@ _PG_init(void)
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 
+	MrTrainInit();
 	MrWorkerInit();
 
 	MarkGUCPrefixReserved("movierec");
