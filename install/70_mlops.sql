@@ -296,7 +296,8 @@ $$
 DECLARE
     h float8 := coalesce(holdout, current_setting('movierec.gate_holdout')::float8);
     mg float8 := coalesce(margin, current_setting('movierec.promotion_margin')::float8);
-    metric text := CASE WHEN algorithm IN ('ials', 'popularity') THEN 'ndcg_at_k' ELSE 'rmse' END;
+    metric text := CASE WHEN algorithm IN ('ials', 'popularity') THEN 'ndcg_at_10' ELSE 'rmse' END;
+    mkey text := CASE WHEN metric = 'rmse' THEN 'rmse' ELSE 'ndcg_at_k' END;
     lower_better boolean := metric = 'rmse';
     prod movierec.models;
     n bigint;
@@ -325,7 +326,12 @@ BEGIN
 
     EXECUTE format('SELECT count(*) FROM %s', source) INTO n;
     n_test := greatest(1, floor(n * h)::bigint);
-    DROP TABLE IF EXISTS pg_temp.mr_gate_test, pg_temp.mr_gate_train;
+    IF to_regclass('pg_temp.mr_gate_test') IS NOT NULL THEN
+        DROP TABLE pg_temp.mr_gate_test;
+    END IF;
+    IF to_regclass('pg_temp.mr_gate_train') IS NOT NULL THEN
+        DROP TABLE pg_temp.mr_gate_train;
+    END IF;
     EXECUTE format('CREATE TEMP TABLE mr_gate_test AS SELECT %1$I::bigint AS user_id, '
                    '%2$I::bigint AS movie_id, %3$I::float8 AS rating FROM %4$s '
                    'ORDER BY rated_at DESC, %1$I DESC, %2$I DESC LIMIT %5$s',
@@ -338,15 +344,15 @@ BEGIN
 
     cand_id := movierec.train(gate_name, algorithm, params, 'pg_temp.mr_gate_train'::regclass);
     base_id := movierec.train(gate_name, 'baseline', '{}', 'pg_temp.mr_gate_train'::regclass);
-    c := (movierec.evaluate(cand_id, 'pg_temp.mr_gate_test'::regclass))->>metric;
-    b := (movierec.evaluate(base_id, 'pg_temp.mr_gate_test'::regclass))->>metric;
+    c := (movierec.evaluate(cand_id, 'pg_temp.mr_gate_test'::regclass, 10))->>mkey;
+    b := (movierec.evaluate(base_id, 'pg_temp.mr_gate_test'::regclass, 10))->>mkey;
     IF prod.model_id IS NOT NULL THEN
         -- production's recipe on the same training rows: a fair comparison
         shadow_id := movierec.train(gate_name, prod.algorithm, prod.params - 'snapshot',
                                     'pg_temp.mr_gate_train'::regclass);
-        p := (movierec.evaluate(shadow_id, 'pg_temp.mr_gate_test'::regclass))->>metric;
+        p := (movierec.evaluate(shadow_id, 'pg_temp.mr_gate_test'::regclass, 10))->>mkey;
         -- for information: the production model as it is (it may have seen the held-out rows)
-        p_asis := (movierec.evaluate(prod.model_id, 'pg_temp.mr_gate_test'::regclass))->>metric;
+        p_asis := (movierec.evaluate(prod.model_id, 'pg_temp.mr_gate_test'::regclass, 10))->>mkey;
         UPDATE movierec.models m SET metrics = prod.metrics WHERE m.model_id = prod.model_id;
     END IF;
 

@@ -610,6 +610,13 @@ MrJobWorkerMain(Datum main_arg)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
+		/* say who stopped the job rather than "canceling statement" */
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED && slot->cancel)
+		{
+			edata->message = pstrdup("cancelled by movierec.cancel_job()");
+			edata->detail = NULL;
+			edata->hint = NULL;
+		}
 		pgstat_report_activity(STATE_IDLE, NULL);
 		ereport(LOG,
 				(errmsg("movierec job " INT64_FORMAT " %s: %s", job_id,
