@@ -39,6 +39,7 @@
 #include <signal.h>
 
 #include "access/xact.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
@@ -58,6 +59,7 @@
 #include "utils/timestamp.h"
 
 #include "movierec.h"
+#include "train.h"
 #include "worker.h"
 
 #define MR_LAUNCHER_RESTART 5	/* seconds before the postmaster restarts it */
@@ -579,6 +581,18 @@ MrJobWorkerMain(Datum main_arg)
 		StartTransactionCommand();
 		/* one snapshot for the gate, the snapshot record and the training */
 		XactIsoLevel = XACT_REPEATABLE_READ;
+
+		/*
+		 * train() picks the next version under an advisory lock on the
+		 * model name; under REPEATABLE READ that lock must be held before
+		 * the snapshot is taken, or two jobs for one name would both see
+		 * the same latest version.  It also runs jobs of one name one
+		 * after the other.
+		 */
+		DirectFunctionCall2(pg_advisory_xact_lock_int4,
+							Int32GetDatum(MR_VERSION_LOCK_KEY),
+							DirectFunctionCall1Coll(hashtext, DEFAULT_COLLATION_OID,
+														   CStringGetTextDatum(jobargs[1])));
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, activity);
