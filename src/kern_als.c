@@ -41,6 +41,9 @@
 
 #define MR_ALS_CHUNK 256
 
+/* Exponent nu of the frequency weighting lambda n^nu (see the design notes). */
+#define MR_ALS_REG_EXPONENT 0.4
+
 /* State shared by the workers of one half-iteration. */
 typedef struct AlsHalf
 {
@@ -126,7 +129,7 @@ als_rows(void *arg, int tid, int32_t begin, int32_t end)
 			beta = 1.0f;
 		}
 		for (j = 0; j < k; j++)
-			A[(size_t) j * d + j] += (float) (h->reg * (double) (hi - lo));
+			A[(size_t) j * d + j] += (float) (h->reg * pow((double) (hi - lo), MR_ALS_REG_EXPONENT));
 		if (h->use_bias)
 			A[(size_t) k * d + k] += (float) h->reg_bias;
 		/* a floor keeps the system definite when regularization is 0 */

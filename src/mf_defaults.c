@@ -35,9 +35,9 @@ MrDefaultParams(const char *algorithm, MrTrainParams *p)
 	/* common values */
 	p->factors = 64;
 	p->iterations = 15;
-	p->regularization = 0.05;
+	p->regularization = 2.0;
 	p->reg_user_bias = 5.0;
-	p->reg_item_bias = 5.0;
+	p->reg_item_bias = 2.0;
 	p->learning_rate = 0.005;
 	p->lr_decay = 1.0;
 	p->init_std = 0.1;
