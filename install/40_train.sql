@@ -21,6 +21,12 @@ CREATE FUNCTION movierec.train(
 COMMENT ON FUNCTION movierec.train(text, text, jsonb, regclass, name, name, name) IS
     'Train a model (popularity, baseline, als, svd, ials) on a rating table or view; returns its model_id. A name trained again gets its next version.';
 
+CREATE FUNCTION movierec.default_params(algorithm text) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'movierec_default_params'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION movierec.default_params(text) IS
+    'The resolved params train() uses for an algorithm when given none (threads from movierec.train_threads).';
+
 CREATE FUNCTION movierec.drop_model(model_id bigint) RETURNS void
     LANGUAGE plpgsql VOLATILE
     AS $$

@@ -31,6 +31,7 @@ SELECT train('bad', 'als', '{"regularization": -1}', 'tr_ratings');
 SELECT train('bad', 'svd', '{"learning_rate": 0}', 'tr_ratings');
 SELECT train('bad', 'als', '{"use_bias": 1}', 'tr_ratings');
 SELECT train('bad', 'als', '{"seed": -1}', 'tr_ratings');
+SELECT train('bad', 'als', '{"seed": 9223372036854775808}', 'tr_ratings');
 SELECT train('bad', 'als', '{"factor": 8}', 'tr_ratings');
 SELECT train('bad', 'baseline', '{"factors": 8}', 'tr_ratings');
 SELECT train('bad', 'popularity', '{"alpha": 1}', 'tr_ratings');
@@ -49,6 +50,9 @@ SET movierec.max_train_memory = 1;
 SELECT train('bad', 'als', '{}', 'tr_ratings');
 RESET movierec.max_train_memory;
 SELECT count(*) - :models_before AS new_models FROM models;
+-- the largest seed is valid
+SELECT train('tr_maxseed', 'popularity', '{"seed": 9223372036854775807}', 'tr_ratings') AS maxseed_id \gset
+SELECT params->>'seed' AS max_seed FROM models WHERE model_id = :maxseed_id;
 
 -- every algorithm trains with its defaults; k is 0 for bias-only models
 SELECT train('tr_pop', 'popularity', '{}', 'tr_ratings') > 0 AS pop,
@@ -65,10 +69,22 @@ SELECT model_name, version, algorithm, source, user_col, item_col, rating_col,
 FROM models WHERE model_name LIKE 'tr\_%' ORDER BY model_id;
 
 -- the stored params are resolved: every key of the algorithm, defaults filled in
-SELECT model_name, params FROM models WHERE model_name LIKE 'tr\_%' ORDER BY model_id;
+-- (default_params() gives the same jsonb for '{}'; the values are the kernels')
+SELECT model_name, algorithm,
+       params = default_params(algorithm)
+                || CASE WHEN algorithm IN ('als', 'svd', 'ials')
+                        THEN '{"factors": 8, "iterations": 3}'::jsonb ELSE '{}' END
+                || CASE WHEN model_name = 'tr_maxseed'
+                        THEN '{"seed": 9223372036854775807}'::jsonb ELSE '{}' END AS resolved,
+       (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(params) k) AS keys
+FROM models WHERE model_name LIKE 'tr\_%' ORDER BY model_id;
 SELECT params->>'factors' AS factors, params->>'iterations' AS iterations,
-       params->>'seed' AS seed, params->>'regularization' AS reg
+       params->>'seed' AS seed, params->>'threads' AS threads
 FROM models WHERE model_name = 'tr_als';
+SET movierec.train_threads = 1;
+SELECT default_params('baseline')->'threads' AS threads_follow_setting;
+RESET movierec.train_threads;
+SELECT default_params('knn');
 
 -- factor rows: one per user and movie, k reals each, counts and means from the data
 SELECT m.model_name,

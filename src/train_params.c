@@ -17,6 +17,7 @@
 #include <math.h>
 
 #include "common/shortest_dec.h"
+#include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -68,7 +69,7 @@ static const MrParamDef mr_params[] = {
 	{"reg_item_bias", MR_P_NUM, 0, 1e6, false, A_POP | A_BASE | A_ALS | A_SVD, OFF(reg_item_bias)},
 	{"reg_user_bias", MR_P_NUM, 0, 1e6, false, A_BASE | A_ALS | A_SVD, OFF(reg_user_bias)},
 	{"regularization", MR_P_NUM, 0, 1e6, false, A_ALS | A_SVD | A_IALS, OFF(regularization)},
-	{"seed", MR_P_INT, 0, 9.2e18, false, A_ALL, OFF(seed)},
+	{"seed", MR_P_INT, 0, 9223372036854775807.0, false, A_ALL, OFF(seed)},
 	{"threads", MR_P_INT, 1, 64, false, A_ALL, OFF(threads)},
 	{"use_bias", MR_P_BOOL, 0, 1, false, A_ALS | A_SVD, OFF(use_bias)},
 };
@@ -174,7 +175,10 @@ MrParamSet(const MrParamDef *d, const JsonbValue *v, const char *algorithm,
 	x = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
 	if (isnan(x) || isinf(x) ||
 		(d->min_exclusive ? x <= d->min : x < d->min) || x > d->max ||
-		(d->type == MR_P_INT && x != floor(x)))
+		(d->type == MR_P_INT && x != floor(x)) ||
+		(x >= d->max && d->type == MR_P_INT &&
+		 DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(v->val.numeric),
+										  NumericGetDatum(int64_to_numeric(PG_INT64_MAX))))))
 		MrParamRangeError(d, algorithm, defaults, numeric_normalize(v->val.numeric));
 	if (strcmp(d->key, "seed") == 0)
 		*(uint64_t *) (base + d->offset) =
@@ -255,4 +259,25 @@ MrParamsToJsonb(const char *algorithm, const MrTrainParams *p)
 	}
 	appendStringInfoChar(&buf, '}');
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+PG_FUNCTION_INFO_V1(movierec_default_params);
+
+/*
+ * movierec.default_params(algorithm) RETURNS jsonb: the params train()
+ * would store for algorithm given '{}'.
+ */
+Datum
+movierec_default_params(PG_FUNCTION_ARGS)
+{
+	char	   *algorithm = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	MrTrainParams p;
+
+	if (!MrAlgorithmKnown(algorithm))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown algorithm \"%s\"", algorithm),
+				 errhint("Use one of popularity, baseline, als, svd, ials.")));
+	MrResolveParams(algorithm, NULL, &p);
+	PG_RETURN_JSONB_P(MrParamsToJsonb(algorithm, &p));
 }
