@@ -39,6 +39,8 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "access/xact.h"
 
 #include "eval_metrics.h"
 #include "evaluate.h"
@@ -435,6 +437,13 @@ movierec_evaluate(PG_FUNCTION_ARGS)
 	check_column(test_oid, test_name, icol, false, hint_cols);
 	check_column(test_oid, test_name, rcol, true, hint_cols);
 
+	/*
+	 * A volatile function sees what earlier parts of the same statement
+	 * wrote, e.g. evaluate(train(...), ...): read with a fresh snapshot.
+	 */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+
 	m = MrModelLoad(model_id, true);
 	is_pop = strcmp(m->algorithm, "popularity") == 0;
 
@@ -629,6 +638,7 @@ movierec_evaluate(PG_FUNCTION_ARGS)
 			elog(ERROR, "could not store the metrics of model %lld", (long long) model_id);
 	}
 	SPI_finish();
+	PopActiveSnapshot();
 	/* SPI_finish returned to cxt, the context current at SPI_connect */
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
