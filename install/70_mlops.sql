@@ -108,13 +108,16 @@ COMMENT ON FUNCTION movierec.take_snapshot IS
     'Record the rows of a source (count, rated_at range, checksum, transaction snapshot); with copy, also materialize them into movierec.snapshot_<id>.';
 
 -- Every new model gets the snapshot of what it was trained on.
+-- It runs as the extension's owner (a trainer needs no rights on
+-- movierec.snapshots) but only reads a source the model's creator may read.
 CREATE FUNCTION movierec._models_snapshot_trigger() RETURNS trigger
-    LANGUAGE plpgsql AS
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
     src regclass := to_regclass(NEW.source);
 BEGIN
-    IF NEW.snapshot_id IS NULL AND src IS NOT NULL THEN
+    IF NEW.snapshot_id IS NULL AND src IS NOT NULL
+       AND has_table_privilege(NEW.created_by, src, 'SELECT') THEN
         -- trained from a materialized snapshot: that is its snapshot
         SELECT snapshot_id INTO NEW.snapshot_id FROM movierec.snapshots
          WHERE rows_table IS NOT NULL AND to_regclass(rows_table) = src
