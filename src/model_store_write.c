@@ -39,9 +39,6 @@
 #include "train.h"
 
 #define MR_WRITE_BATCH	1000
-/* first key of the advisory lock taken on a model name ('mrec') */
-#define MR_VERSION_LOCK_KEY	0x6d726563
-
 /* Column positions of one factor table, found by name. */
 typedef struct MrFactorCols
 {

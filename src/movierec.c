@@ -17,6 +17,7 @@
 
 #include "blas.h"
 #include "train.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -41,6 +42,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	MrTrainInit();
+	MrWorkerInit();
 
 	MarkGUCPrefixReserved("movierec");
 }

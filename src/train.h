@@ -90,4 +90,11 @@ extern void MrProgressUpdate(const char *phase, int iteration, int of,
 							 double loss);
 extern void MrProgressEnd(void);
 
+/*
+ * First key of the advisory lock taken on a model name while its next
+ * version is chosen ('mrec'; the second key is hashtext(name)).  The
+ * training worker takes it before its REPEATABLE READ snapshot.
+ */
+#define MR_VERSION_LOCK_KEY	0x6d726563
+
 #endif							/* MR_TRAIN_H */
