@@ -16,6 +16,8 @@
 #include "utils/jsonb.h"
 
 #include "blas.h"
+#include "train.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -38,6 +40,9 @@ _PG_init(void)
 							1, 1, 64,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+
+	MrTrainInit();
+	MrWorkerInit();
 
 	MarkGUCPrefixReserved("movierec");
 }
