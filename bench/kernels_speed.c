@@ -34,6 +34,10 @@ set_param(MrTrainParams *p, const char *kv)
 		p->iterations = (int) v;
 	else if (KEY("regularization"))
 		p->regularization = v;
+	else if (KEY("alpha"))
+		p->alpha = v;
+	else if (KEY("binarize"))
+		p->binarize = v;
 	else if (KEY("cg_steps"))
 		p->cg_steps = (int) v;
 	else if (KEY("threads"))
