@@ -135,6 +135,15 @@ ials_rows(void *arg, int tid, int32_t begin, int32_t end)
 			c1[m++] = ce;
 		}
 
+		/* no kept ratings: the system is (Y'Y + reg I) x = 0, so x = 0 */
+		if (m == 0)
+		{
+			memset(x, 0, sizeof(float) * k);
+			if (h->row_loss != NULL)
+				h->row_loss[a] = 0;
+			continue;
+		}
+
 		/* res = b - A x */
 		gram_mul(h->gram, x, res, k);
 		for (j = 0; j < k; j++)
