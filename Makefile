@@ -12,11 +12,15 @@ OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 DATA_built = movierec--$(EXTVERSION).sql
 PG_CPPFLAGS = -Isrc -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -O2
 SHLIB_LINK = -ldl -lm -lpthread
-EXTRA_CLEAN = test/unit/*.bin
+EXTRA_CLEAN = test/unit/*.bin src/*.d
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# header dependencies (PGXS tracks none unless PostgreSQL was built with them)
+override CPPFLAGS += -MMD -MP
+-include $(OBJS:.o=.d)
 
 movierec--$(EXTVERSION).sql: $(sort $(wildcard install/*.sql))
 	cat $^ > $@

@@ -19,59 +19,6 @@
 #include <math.h>
 #include <pthread.h>
 
-/* One step of splitmix64, used to expand a seed into xoshiro state. */
-static uint64_t
-splitmix64(uint64_t *x)
-{
-	uint64_t	z = (*x += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* Seed the generator; every seed (0 included) gives a valid state. */
-void
-MrRngSeed(MrRng *rng, uint64_t seed)
-{
-	uint64_t	x = seed;
-	int			i;
-
-	for (i = 0; i < 4; i++)
-		rng->s[i] = splitmix64(&x);
-}
-
-/* Left rotation helper for xoshiro. */
-static inline uint64_t
-rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-/* Next 64 random bits (xoshiro256**). */
-uint64_t
-MrRngNext(MrRng *rng)
-{
-	uint64_t   *s = rng->s;
-	uint64_t	result = rotl(s[1] * 5, 7) * 9;
-	uint64_t	t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-/* Uniform double in [0, 1) from the top 53 bits. */
-double
-MrRngUniform(MrRng *rng)
-{
-	return (MrRngNext(rng) >> 11) * (1.0 / 9007199254740992.0);
-}
-
 /* Standard normal draw (Box-Muller, one value per call). */
 double
 MrRngNormal(MrRng *rng)
@@ -82,13 +29,6 @@ MrRngNormal(MrRng *rng)
 	if (u1 < 1e-300)
 		u1 = 1e-300;
 	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
-/* Uniform integer in [0, n) by multiply-shift (n > 0). */
-uint64_t
-MrRngBelow(MrRng *rng, uint64_t n)
-{
-	return (uint64_t) (((unsigned __int128) MrRngNext(rng) * n) >> 64);
 }
 
 /* Fill x[0..n) with N(0, std^2) draws. */

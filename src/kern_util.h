@@ -9,23 +9,14 @@
 #define MR_KERN_UTIL_H
 
 #include "mf.h"
+#include "rng.h"
 
 #include <stdint.h>
 
 /* Rows handed to one worker call; env->check runs between such blocks. */
 #define MR_ROW_BLOCK 4096
 
-/* xoshiro256** state, seeded through splitmix64. */
-typedef struct MrRng
-{
-	uint64_t	s[4];
-} MrRng;
-
-extern void MrRngSeed(MrRng *rng, uint64_t seed);
-extern uint64_t MrRngNext(MrRng *rng);
-extern double MrRngUniform(MrRng *rng);	/* [0, 1) */
 extern double MrRngNormal(MrRng *rng);	/* standard normal */
-extern uint64_t MrRngBelow(MrRng *rng, uint64_t n);	/* [0, n) */
 
 /* Fill n floats with N(0, std^2) draws, in order (deterministic). */
 extern void MrFillNormal(MrRng *rng, float *x, int64_t n, double std);

@@ -43,6 +43,7 @@
  * same seed gives the same data (given the same libm for log/sqrt/cos).
  */
 #include "synth.h"
+#include "rng.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -56,10 +57,6 @@
 #define TIME_END 1704067200		/* 2024-01-01 UTC */
 #define MEAN_SPAN (2.0 * 365.25 * 86400)
 
-typedef struct Rng
-{
-	uint64_t	s[4];
-} Rng;
 
 struct MrSynth
 {
@@ -98,83 +95,25 @@ static const char *const title_words_b[16] = {
 	"Orchard", "Voyage"
 };
 
-/* splitmix64 step: seeds the xoshiro state. */
-static uint64_t
-splitmix64(uint64_t *x)
-{
-	uint64_t	z = (*x += UINT64_C(0x9E3779B97F4A7C15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return z ^ (z >> 31);
-}
-
-/* Seed a stream from a 64-bit value. */
-static void
-rng_seed(Rng *r, uint64_t seed)
-{
-	uint64_t	x = seed;
-
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&x);
-}
-
-static inline uint64_t
-rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-/* xoshiro256** next 64 bits. */
-static inline uint64_t
-rng_next(Rng *r)
-{
-	uint64_t   *s = r->s;
-	uint64_t	result = rotl(s[1] * 5, 7) * 9;
-	uint64_t	t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-/* Uniform in [0, 1). */
-static inline double
-rng_uniform(Rng *r)
-{
-	return (double) (rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-/* Uniform integer in [0, n) (n > 0; the bias for n << 2^64 is negligible). */
-static inline uint64_t
-rng_below(Rng *r, uint64_t n)
-{
-	return (uint64_t) (((unsigned __int128) rng_next(r) * n) >> 64);
-}
-
 /* Standard normal (Box-Muller, one value per call). */
 static double
-rng_normal(Rng *r)
+rng_normal(MrRng *r)
 {
-	double		u1 = 1.0 - rng_uniform(r);	/* (0, 1] */
-	double		u2 = rng_uniform(r);
+	double		u1 = 1.0 - MrRngUniform(r);	/* (0, 1] */
+	double		u2 = MrRngUniform(r);
 
 	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 
 /* Fisher-Yates shuffle of 0..n-1 into perm. */
 static void
-shuffle(Rng *r, int32_t *perm, int32_t n)
+shuffle(MrRng *r, int32_t *perm, int32_t n)
 {
 	for (int32_t i = 0; i < n; i++)
 		perm[i] = i;
 	for (int32_t i = n - 1; i > 0; i--)
 	{
-		int32_t		j = (int32_t) rng_below(r, (uint64_t) i + 1);
+		int32_t		j = (int32_t) MrRngBelow(r, (uint64_t) i + 1);
 		int32_t		t = perm[i];
 
 		perm[i] = perm[j];
@@ -252,7 +191,7 @@ build_alias(MrSynth *s, double *w, int32_t n, double total)
 
 /* Ratings per user: minimum plus a power-law share, exact total. */
 static void
-assign_counts(MrSynth *s, Rng *r)
+assign_counts(MrSynth *s, MrRng *r)
 {
 	int32_t		nu = s->p.n_users;
 	int64_t		nm = s->p.n_movies;
@@ -337,7 +276,7 @@ MrSynthCreate(const MrSynthParams *p)
 	int32_t		nu = p->n_users,
 				nm = p->n_movies,
 				k = p->rank;
-	Rng			r;
+	MrRng		r;
 	double	   *w;
 	int32_t    *perm;
 	double		wsum = 0;
@@ -356,7 +295,7 @@ MrSynthCreate(const MrSynthParams *p)
 	s->taken = p->alloc(p->arg, nm);
 	s->year = p->alloc(p->arg, sizeof(int16_t) * nm);
 
-	rng_seed(&r, p->seed);
+	MrRngSeed(&r, p->seed);
 	for (int32_t u = 0; u < nu; u++)
 	{
 		s->user_bias[u] = (float) (MR_SYNTH_USER_BIAS_SD * rng_normal(&r));
@@ -368,7 +307,7 @@ MrSynthCreate(const MrSynthParams *p)
 		s->item_bias[i] = (float) (MR_SYNTH_ITEM_BIAS_SD * rng_normal(&r));
 		for (int32_t f = 0; f < k; f++)
 			s->Q[(size_t) i * k + f] = (float) (s->factor_sd * rng_normal(&r));
-		s->year[i] = (int16_t) (1915 + (int) floor(109.0 * sqrt(rng_uniform(&r))));
+		s->year[i] = (int16_t) (1915 + (int) floor(109.0 * sqrt(MrRngUniform(&r))));
 	}
 
 	/* popularity: a random ranking of movies, weight (rank + 10)^-0.85 */
@@ -404,14 +343,14 @@ void
 MrSynthMovieInfo(const MrSynth *s, int32_t m, char *buf, size_t buflen, MrSynthMovie *out)
 {
 	int			k = s->p.rank;
-	Rng			r;
+	MrRng		r;
 	int			n_extra;
 
 	snprintf(buf, buflen, "%s %s %d", title_words_a[m % 16],
 			 title_words_b[(m / 16) % 16], m + 1);
 	out->year = s->year[m];
 	out->n_genres = 0;
-	rng_seed(&r, s->p.seed ^ (UINT64_C(0xD1B54A32D192ED03) * ((uint64_t) m + 1)));
+	MrRngSeed(&r, s->p.seed ^ (UINT64_C(0xD1B54A32D192ED03) * ((uint64_t) m + 1)));
 	if (k > 0)
 	{
 		const float *q = s->Q + (size_t) m * k;
@@ -423,11 +362,11 @@ MrSynthMovieInfo(const MrSynth *s, int32_t m, char *buf, size_t buflen, MrSynthM
 		out->genres[out->n_genres++] = (2 * best + (q[best] > 0)) % MR_SYNTH_N_GENRES;
 	}
 	else
-		out->genres[out->n_genres++] = (int) rng_below(&r, MR_SYNTH_N_GENRES);
-	n_extra = (int) rng_below(&r, 5) / 2;	/* 0, 0, 1, 1, 2 */
+		out->genres[out->n_genres++] = (int) MrRngBelow(&r, MR_SYNTH_N_GENRES);
+	n_extra = (int) MrRngBelow(&r, 5) / 2;	/* 0, 0, 1, 1, 2 */
 	while (n_extra > 0)
 	{
-		int			g = (int) rng_below(&r, MR_SYNTH_N_GENRES);
+		int			g = (int) MrRngBelow(&r, MR_SYNTH_N_GENRES);
 		int			dup = 0;
 
 		for (int j = 0; j < out->n_genres; j++)
@@ -490,19 +429,19 @@ MrSynthUser(MrSynth *s, int32_t u, int32_t *movies, float *ratings, int64_t *sec
 	int			k = s->p.rank;
 	int32_t		have = 0;
 	int64_t		attempts = 8 * (int64_t) need + 100;
-	Rng			r;
+	MrRng		r;
 	double		start,
 				span;
 	const float *pu = s->P + (size_t) u * k;
 
-	rng_seed(&r, s->p.seed ^ (UINT64_C(0x9E3779B97F4A7C15) * ((uint64_t) u + 1)));
+	MrRngSeed(&r, s->p.seed ^ (UINT64_C(0x9E3779B97F4A7C15) * ((uint64_t) u + 1)));
 
 	/* distinct movies by popularity: alias draws, then the most popular left */
 	while (have < need && attempts-- > 0)
 	{
-		int32_t		i = (int32_t) rng_below(&r, (uint64_t) nm);
+		int32_t		i = (int32_t) MrRngBelow(&r, (uint64_t) nm);
 
-		if (rng_uniform(&r) >= s->alias_prob[i])
+		if (MrRngUniform(&r) >= s->alias_prob[i])
 			i = s->alias_idx[i];
 		if (!s->taken[i])
 		{
@@ -524,8 +463,8 @@ MrSynthUser(MrSynth *s, int32_t u, int32_t *movies, float *ratings, int64_t *sec
 		s->taken[movies[j]] = 0;
 	qsort(movies, have, sizeof(int32_t), cmp_int32);
 
-	start = TIME_START + rng_uniform(&r) * (TIME_END - TIME_START);
-	span = -MEAN_SPAN * log(1.0 - rng_uniform(&r));
+	start = TIME_START + MrRngUniform(&r) * (TIME_END - TIME_START);
+	span = -MEAN_SPAN * log(1.0 - MrRngUniform(&r));
 	if (start + span > TIME_END - 1)
 		span = TIME_END - 1 - start;
 
@@ -545,7 +484,7 @@ MrSynthUser(MrSynth *s, int32_t u, int32_t *movies, float *ratings, int64_t *sec
 			s->clipped++;
 		}
 		ratings[j] = (float) x;
-		secs[j] = (int64_t) (start + rng_uniform(&r) * span);
+		secs[j] = (int64_t) (start + MrRngUniform(&r) * span);
 		if (truth)
 			truth[j] = t;
 	}
