@@ -16,6 +16,7 @@
 #include "utils/jsonb.h"
 
 #include "blas.h"
+#include "serve.h"
 
 PG_MODULE_MAGIC;
 
@@ -38,6 +39,8 @@ _PG_init(void)
 							1, 1, 64,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+
+	MrServeInit();
 
 	MarkGUCPrefixReserved("movierec");
 }

@@ -39,6 +39,13 @@ extern void MrTopKPush(MrTopK *h, float score, int32_t index);
 extern void MrTopKScan(MrTopK *h, const float *scores, const int32_t *cand,
 					   int32_t n);
 
+/*
+ * Offer row[j] + bias[j] as index offset + j for j in [0, n).  Successive
+ * calls on one heap must use increasing offsets (blocks in index order).
+ */
+extern void MrTopKScanRow(MrTopK *h, const float *row, const float *bias,
+						  int32_t offset, int32_t n);
+
 /* Sort the held entries best first (destroys the heap order); returns n. */
 extern int	MrTopKSort(MrTopK *h);
 

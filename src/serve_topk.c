@@ -136,6 +136,30 @@ MrTopKScan(MrTopK *h, const float *scores, const int32_t *cand, int32_t n)
 	}
 }
 
+void
+MrTopKScanRow(MrTopK *h, const float *row, const float *bias, int32_t offset,
+			  int32_t n)
+{
+	int32_t		j = 0;
+
+	if (h->k <= 0)
+		return;
+	for (; j < n && h->n < h->k; j++)
+		MrTopKPush(h, row[j] + bias[j], offset + j);
+	for (; j < n; j++)
+	{
+		float		s = row[j] + bias[j];
+
+		/* indexes grow across calls too, so ties never win: strict > */
+		if (s > h->score[0])
+		{
+			h->score[0] = s;
+			h->index[0] = offset + j;
+			sift_down(h, 0);
+		}
+	}
+}
+
 int
 MrTopKSort(MrTopK *h)
 {
