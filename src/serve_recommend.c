@@ -44,12 +44,19 @@ cmp_int32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* qsort comparator for int64. */
-static int
-cmp_int64(const void *a, const void *b)
+/* A given rating, sorted by movie id. */
+typedef struct IdRating
 {
-	int64		x = *(const int64 *) a,
-				y = *(const int64 *) b;
+	int64		id;
+	float		val;
+} IdRating;
+
+/* qsort comparator for IdRating by id. */
+static int
+cmp_id_rating(const void *a, const void *b)
+{
+	int64		x = ((const IdRating *) a)->id,
+				y = ((const IdRating *) b)->id;
 
 	return (x > y) - (x < y);
 }
@@ -407,19 +414,31 @@ movierec_recommend_for_ratings(PG_FUNCTION_ARGS)
 							v[i], (long long) id64[i], (long long) m->model_id),
 					 errhint("Pass ratings between %g and %g.", m->rating_min, m->rating_max)));
 	}
-	/* ratings must name each movie once: sort a copy by id and compare */
+	/*
+	 * Sort by movie_id, as ratings read from the table are, so that the same
+	 * ratings give bit-identical factors in recommend() and here; then each
+	 * movie must appear once.
+	 */
 	{
-		int64	   *sorted = palloc(sizeof(int64) * (n + 1));
+		IdRating   *pairs = palloc(sizeof(IdRating) * (n + 1));
 
-		memcpy(sorted, id64, sizeof(int64) * n);
-		qsort(sorted, n, sizeof(int64), cmp_int64);
-		for (i = 1; i < n; i++)
-			if (sorted[i] == sorted[i - 1])
+		for (i = 0; i < n; i++)
+		{
+			pairs[i].id = id64[i];
+			pairs[i].val = v[i];
+		}
+		qsort(pairs, n, sizeof(IdRating), cmp_id_rating);
+		for (i = 0; i < n; i++)
+		{
+			if (i > 0 && pairs[i].id == pairs[i - 1].id)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("movie %lld is rated twice", (long long) sorted[i]),
+						 errmsg("movie %lld is rated twice", (long long) pairs[i].id),
 						 errhint("Pass each movie once in movie_ids.")));
-		pfree(sorted);
+			id64[i] = pairs[i].id;
+			v[i] = pairs[i].val;
+		}
+		pfree(pairs);
 	}
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	u = MrServeUserFromArrays(m, n, id64, v);
