@@ -42,6 +42,8 @@ typedef struct MrServeModel
 	int64	   *item_ids;
 	float	   *item_bias;
 	float	   *Q;				/* n_items x k row-major, 64-byte aligned */
+	uint16	   *packed;			/* bfloat16 copy in panels of 16 (serve_scan.c) */
+	int32	   *cand;			/* n_items: candidates of MrTopKExact */
 	float	   *norm;			/* |q_i| for cosine */
 	int32	   *n_ratings;
 	float	   *mean_rating;	/* NaN when unknown */

@@ -10,7 +10,8 @@
  *  - models: up to MR_SERVE_MAX_MODELS models, each in its own memory
  *    context, with the item factors copied from movierec.item_factors
  *    into one contiguous, 64-byte aligned n_items x k float matrix (rows
- *    sorted by movie_id so that index order is movie_id order), biases,
+ *    sorted by movie_id so that index order is movie_id order), a bfloat16
+ *    copy in the panel layout of serve_scan.c's first pass, biases,
  *    row norms for cosine, training counts and means for popularity, and
  *    Q^T Q for implicit fold-in;
  *  - the OIDs of the relations the hot path opens directly.
@@ -423,6 +424,13 @@ serve_load_model(int64 model_id)
 	}
 	PG_END_TRY();
 
+	if (m->k > 0)
+	{
+		/* (floats are twice the size of bfloat16 values: round up) */
+		m->packed = (uint16 *) alloc_aligned_floats(cxt, MrPackedCount(m->n_items, m->k) / 2 + 1);
+		MrPackItems(m->Q, m->n_items, m->k, m->packed);
+		m->cand = MemoryContextAllocExtended(cxt, mul_size(m->n_items, sizeof(int32)), MCXT_ALLOC_HUGE);
+	}
 	m->spec.k = m->k;
 	m->spec.Q = m->Q;
 	m->spec.item_bias = m->item_bias;

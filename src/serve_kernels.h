@@ -53,6 +53,58 @@ extern int	MrTopKSort(MrTopK *h);
 extern int	MrTopKSelect(const float *scores, int32_t n, int k,
 						 int32_t *out_index, float *out_score);
 
+/* Items per panel of the packed item layout (serve_scan.c). */
+#define MR_PANEL 16
+
+/* Elements of the packed bfloat16 copy of n x k factors (padded to a panel). */
+extern size_t MrPackedCount(int32_t n, int k);
+
+/* Pack Q (n x k row-major) as bfloat16 panels: packed[b][f][j] = Q[16 b + j][f]. */
+extern void MrPackItems(const float *Q, int32_t n, int k, uint16_t *packed);
+
+/* c_k of the error bound |approx - exact| <= c_k |q| |p|. */
+extern double MrApproxErrorScale(int k);
+
+/*
+ * Approximate scores y[i] = bias[i] + q~_i . p from the bfloat16 copy for
+ * every item i < n (bias may be NULL); y needs n floats.
+ */
+extern void MrScoreApprox(const uint16_t *packed, int32_t n, int k,
+						  const float *p, const float *bias, float *y);
+
+/*
+ * The exact float score bias + q . p, summed in order f = 0..k-1 with
+ * fused multiply-adds: the reference every path ranks by.
+ */
+extern float MrScoreExact(const float *q, int k, const float *p, float bias);
+
+/*
+ * Name of the approximate-pass variant in use.  mode 0: as is; 1: switch
+ * to the plain C loop (tests); 2: choose the best variant again.
+ */
+extern const char *MrScoreKernelName(int mode);
+
+/* What MrTopKExact scores. */
+typedef struct MrScanInput
+{
+	int32_t		n;				/* items */
+	int			k;				/* factors */
+	const float *Q;				/* n x k row-major, exact */
+	const float *norm;			/* |q_i| */
+	const float *bias;			/* n, or NULL */
+	const float *p;				/* k */
+	int32_t    *n_rescored;		/* out: items rescored exactly */
+} MrScanInput;
+
+/*
+ * Exact top k given approx[] from MrScoreApprox (with -INFINITY written
+ * over excluded items): candidates are rescored exactly in place (approx
+ * then holds exact scores at cand[0..m)).  cand needs n entries.  Returns
+ * the count, best first in out_index/out_score, ties by smaller index.
+ */
+extern int	MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
+						int32_t *out_index, float *out_score);
+
 /* What a model's user step looks like (read from models.params). */
 typedef struct MrFoldInSpec
 {

@@ -6,11 +6,13 @@
  * Design.  Every call is: resolve the model from the backend cache
  * (serve_cache.c), resolve the user (serve_user.c: one index scan of the
  * current ratings, one index probe of the stored factors, maybe a
- * fold-in solve), score the candidates into the model's reused scratch
- * vector with one single-threaded sgemv over the contiguous item matrix
- * (or dot products over the `among` subset), mark excluded movies with
- * -INFINITY, select the exact top k with a bounded heap (serve_topk.c),
- * and return the rows in materialize mode.  Scores are predicted ratings
+ * fold-in solve), score the whole catalogue into the model's reused
+ * scratch vector with the bfloat16 pass of serve_scan.c (or exact dot
+ * products over the `among` subset), mark excluded movies with -INFINITY,
+ * select the exact top k (serve_scan.c rescores the items its error bound
+ * cannot decide; serve_topk.c's bounded heap), and return the rows in
+ * materialize mode.  Every score shown is the exact float score
+ * MrScoreExact, the same in every path.  Scores are predicted ratings
  * mu + b_u + b_i + p.q, not clipped (clipping would create ties that the
  * unclipped order resolves); predict() clips to the rating scale.
  */
@@ -140,8 +142,11 @@ among_candidates(MrServeModel *m, ArrayType *among, int32 **out)
 /*
  * Score candidates for a user on the model or fold-in path:
  * scores[i] = b_i + q_i . p (the constant mu + b_u is added on output).
+ * Without `among` the scores are the approximate first pass (true is
+ * returned: emit_topk must rescore with MrTopKExact); with it they are
+ * exact.
  */
-static void
+static bool
 score_user(MrServeModel *m, const MrServeUser *u, const int32 *cand, int32 ncand)
 {
 	float	   *s = m->scratch;
@@ -149,25 +154,22 @@ score_user(MrServeModel *m, const MrServeUser *u, const int32 *cand, int32 ncand
 
 	if (cand == NULL)
 	{
-		memcpy(s, m->item_bias, sizeof(float) * m->n_items);
-		if (k > 0)
-			mr_blas.sgemv(MrRowMajor, MrNoTrans, m->n_items, k, 1.0f, m->Q, k,
-						  u->p, 1, 1.0f, s, 1);
+		if (k == 0)
+		{
+			memcpy(s, m->item_bias, sizeof(float) * m->n_items);
+			return false;
+		}
+		MrScoreApprox(m->packed, m->n_items, k, u->p, m->item_bias, s);
+		return true;
 	}
 	else
 	{
 		int32		i;
 
 		for (i = 0; i < ncand; i++)
-		{
-			const float *q = m->Q + (Size) cand[i] * k;
-			float		acc = m->item_bias[cand[i]];
-			int			f;
-
-			for (f = 0; f < k; f++)
-				acc += q[f] * u->p[f];
-			s[cand[i]] = acc;
-		}
+			s[cand[i]] = MrScoreExact(m->Q + (Size) cand[i] * k, k, u->p,
+									  m->item_bias[cand[i]]);
+		return false;
 	}
 }
 
@@ -186,19 +188,33 @@ score_popularity(MrServeModel *m, const int32 *cand, int32 ncand)
 	}
 }
 
-/* Select the top k of m->scratch over cand and emit (movie_id, score + add, rank). */
+/*
+ * Select the top k of m->scratch over cand and emit (movie_id, score +
+ * add, rank).  When p is given, scratch holds the approximate pass and
+ * MrTopKExact finishes the job.
+ */
 static void
-emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, const int32 *cand, int32 ncand,
-		  int k, float add)
+emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, const float *p,
+		  const int32 *cand, int32 ncand, int k, float add)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MrTopK		h;
 	int			n,
 				i;
 
-	MrTopKReset(&h, k, top_score, top_index);
-	MrTopKScan(&h, m->scratch, cand, cand ? ncand : m->n_items);
-	n = MrTopKSort(&h);
+	if (p != NULL)
+	{
+		MrScanInput in = {m->n_items, m->k, m->Q, m->norm, m->item_bias, p, NULL};
+
+		n = MrTopKExact(&in, k, m->scratch, m->cand, top_index, top_score);
+	}
+	else
+	{
+		MrTopK		h;
+
+		MrTopKReset(&h, k, top_score, top_index);
+		MrTopKScan(&h, m->scratch, cand, cand ? ncand : m->n_items);
+		n = MrTopKSort(&h);
+	}
 	for (i = 0; i < n; i++)
 	{
 		Datum		values[3];
@@ -211,17 +227,22 @@ emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, const int32 *cand, int32 nca
 	}
 }
 
-/* Score for user u: everything but the top-k. Returns the constant to add. */
-static float
-score_for(MrServeModel *m, MrServeUser *u, const int32 *cand, int32 ncand)
+/*
+ * Score for user u: everything but the top-k.  Sets *add to the constant
+ * to add on output and returns the user vector when the scratch holds the
+ * approximate pass (else NULL).
+ */
+static const float *
+score_for(MrServeModel *m, MrServeUser *u, const int32 *cand, int32 ncand, float *add)
 {
 	if (u->path == MR_PATH_POPULARITY)
 	{
 		score_popularity(m, cand, ncand);
-		return 0.0f;
+		*add = 0.0f;
+		return NULL;
 	}
-	score_user(m, u, cand, ncand);
-	return m->spec.global_mean + u->bias;
+	*add = m->spec.global_mean + u->bias;
+	return score_user(m, u, cand, ncand) ? u->p : NULL;
 }
 
 /* Mark the user's rated movies as non-candidates. */
@@ -249,6 +270,7 @@ movierec_recommend(PG_FUNCTION_ARGS)
 	int32	   *cand = NULL;
 	int32		ncand = 0;
 	float		add;
+	const float *p;
 
 	k = arg_k(fcinfo, 1, "k");
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
@@ -262,10 +284,10 @@ movierec_recommend(PG_FUNCTION_ARGS)
 		if (ncand == 0)
 			return (Datum) 0;
 	}
-	add = score_for(m, u, cand, ncand);
+	p = score_for(m, u, cand, ncand, &add);
 	if (PG_ARGISNULL(3) || PG_GETARG_BOOL(3))
 		exclude_known(m, u);
-	emit_topk(fcinfo, m, cand, ncand, k, add);
+	emit_topk(fcinfo, m, p, cand, ncand, k, add);
 	return (Datum) 0;
 }
 
@@ -298,13 +320,8 @@ movierec_predict(PG_FUNCTION_ARGS)
 			: m->global_mean;
 	}
 	else
-	{
-		int			f;
-
-		r = m->spec.global_mean + u->bias + m->item_bias[x];
-		for (f = 0; f < m->k; f++)
-			r += m->Q[(Size) x * m->k + f] * u->p[f];
-	}
+		r = MrScoreExact(m->Q + (Size) x * m->k, m->k, u->p, m->item_bias[x]) +
+			m->spec.global_mean + u->bias;
 	if (isnan(r))
 		PG_RETURN_NULL();
 	r = Max(m->rating_min, Min(m->rating_max, r));
@@ -345,7 +362,7 @@ movierec_similar_movies(PG_FUNCTION_ARGS)
 	for (i = 0; i < m->n_items; i++)
 		s[i] = (m->norm[i] > 0) ? s[i] / (m->norm[i] * nx) : -INFINITY;
 	s[x] = -INFINITY;
-	emit_topk(fcinfo, m, NULL, 0, k, 0.0f);
+	emit_topk(fcinfo, m, NULL, NULL, 0, k, 0.0f);
 	return (Datum) 0;
 }
 
@@ -374,6 +391,7 @@ movierec_recommend_for_ratings(PG_FUNCTION_ARGS)
 	int64	   *id64;
 	float	   *v;
 	float		add;
+	const float *p;
 
 	k = arg_k(fcinfo, 2, "k");
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -442,9 +460,9 @@ movierec_recommend_for_ratings(PG_FUNCTION_ARGS)
 	}
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	u = MrServeUserFromArrays(m, n, id64, v);
-	add = score_for(m, u, NULL, 0);
+	p = score_for(m, u, NULL, 0, &add);
 	exclude_known(m, u);
-	emit_topk(fcinfo, m, NULL, 0, k, add);
+	emit_topk(fcinfo, m, p, NULL, 0, k, add);
 	return (Datum) 0;
 }
 

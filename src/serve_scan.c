@@ -1,0 +1,325 @@
+/*
+ * serve_scan.c: exact top-k scoring of the whole catalogue for one user
+ * vector: a bfloat16 first pass with a rigorous error bound, then exact
+ * float rescoring of the few items the bound cannot decide.
+ *
+ * Design.  recommend() scores every item per call: 62,423 x 64 floats is
+ * 16 MB at ml-25m scale, so the pass is bound by memory bandwidth (and, on
+ * a shared machine, by the L3 cache other processes also use).  OpenBLAS
+ * 0.3.21's sgemv on a row-major n x 64 matrix runs its transposed kernel,
+ * with a horizontal reduction per row; it was the slowest variant
+ * measured (doc/serve.md).  This file:
+ *
+ *  1. keeps a second copy of the item factors in bfloat16 (the upper 16
+ *     bits of a float, rounded to nearest even: relative error <= 2^-9),
+ *     packed in panels of MR_PANEL (16) consecutive items, factor-major
+ *     inside a panel: panel[b][f][j] = Q[16 b + j][f].  A panel is scored
+ *     with k fused multiply-adds of 16 lanes (p[f] broadcast, no
+ *     horizontal sums), four panels at a time to hide FMA latency.  That
+ *     reads 8 MB instead of 16 MB at ml-25m scale;
+ *  2. bounds the error of that approximate score a_i against the exact
+ *     float score s_i:  |a_i - s_i| <= e_i = c_k |q_i| |p|  with
+ *     c_k = 2^-9 + 4 k 2^-24 (bf16 rounding of every q_if, plus the float
+ *     rounding of both sums, with Cauchy-Schwarz for sum |q_if p_f|);
+ *  3. takes tau = the k-th largest lower bound a_i - e_i; every item of
+ *     the exact top k has a_i + e_i >= tau, so only those candidates are
+ *     rescored exactly from the float rows, in the same summation order
+ *     as the reference loop, and the top k is chosen among them.  The
+ *     result is the exact top k, ties by smaller index, identical to a
+ *     full float pass; only the work is smaller.  Many near-equal scores
+ *     just mean more candidates (all of them at worst), never a wrong
+ *     answer.
+ *
+ * The AVX-512 variant is compiled with a target attribute and chosen at
+ * run time from CPUID; the plain C loop is the reference and the
+ * fallback, and gives bit-identical approximate scores.
+ *
+ * Plain C over arrays: no PostgreSQL calls (unit tested in
+ * test/unit/serve_scan.c).
+ */
+#include "serve_kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define MR_HAVE_X86 1
+#endif
+
+/* float -> bfloat16, round to nearest even (finite inputs) */
+static inline uint16_t
+to_bf16(float x)
+{
+	uint32_t	u;
+
+	memcpy(&u, &x, sizeof(u));
+	u += 0x7FFF + ((u >> 16) & 1);
+	return (uint16_t) (u >> 16);
+}
+
+/* bfloat16 -> float */
+static inline float
+from_bf16(uint16_t h)
+{
+	uint32_t	u = (uint32_t) h << 16;
+	float		x;
+
+	memcpy(&x, &u, sizeof(x));
+	return x;
+}
+
+size_t
+MrPackedCount(int32_t n, int k)
+{
+	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
+
+	return panels * MR_PANEL * (size_t) k;
+}
+
+void
+MrPackItems(const float *Q, int32_t n, int k, uint16_t *packed)
+{
+	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
+	size_t		b;
+
+	memset(packed, 0, sizeof(uint16_t) * MrPackedCount(n, k));
+	for (b = 0; b < panels; b++)
+	{
+		uint16_t   *dst = packed + b * MR_PANEL * k;
+		int			j;
+
+		for (j = 0; j < MR_PANEL; j++)
+		{
+			size_t		i = b * MR_PANEL + j;
+			int			f;
+
+			if (i >= (size_t) n)
+				break;
+			for (f = 0; f < k; f++)
+				dst[(size_t) f * MR_PANEL + j] = to_bf16(Q[i * k + f]);
+		}
+	}
+}
+
+double
+MrApproxErrorScale(int k)
+{
+	return ldexp(1.0, -9) + 4.0 * k * ldexp(1.0, -24);
+}
+
+/* Reference: one panel at a time, 16 lanes, f in order. */
+static void
+approx_plain(const uint16_t *packed, int32_t n, int k, const float *p,
+			 const float *bias, float *y)
+{
+	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
+	size_t		b;
+
+	for (b = 0; b < panels; b++)
+	{
+		const uint16_t *src = packed + b * MR_PANEL * k;
+		float		acc[MR_PANEL];
+		int			f,
+					j;
+
+		for (j = 0; j < MR_PANEL; j++)
+			acc[j] = 0.0f;
+		for (f = 0; f < k; f++)
+			for (j = 0; j < MR_PANEL; j++)
+				acc[j] = fmaf(from_bf16(src[(size_t) f * MR_PANEL + j]), p[f], acc[j]);
+		for (j = 0; j < MR_PANEL && b * MR_PANEL + j < (size_t) n; j++)
+			y[b * MR_PANEL + j] = acc[j] + (bias ? bias[b * MR_PANEL + j] : 0.0f);
+	}
+}
+
+#ifdef MR_HAVE_X86
+
+/* Store 16 lanes of acc (+ bias) to y[base..], only the first m lanes. */
+__attribute__((target("avx512f")))
+static inline void
+store16(__m512 acc, const float *bias, float *y, size_t base, long m)
+{
+	__mmask16	mask = (m >= 16) ? 0xFFFF : (__mmask16) ((1u << m) - 1);
+
+	if (bias)
+		acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(mask, bias + base));
+	_mm512_mask_storeu_ps(y + base, mask, acc);
+}
+
+/* 16 bf16 values -> 16 floats */
+__attribute__((target("avx512f")))
+static inline __m512
+load16(const uint16_t *s)
+{
+	__m256i		h = _mm256_loadu_si256((const __m256i *) s);
+
+	return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* AVX-512: four panels (64 items) per step. */
+__attribute__((target("avx512f")))
+static void
+approx_avx512(const uint16_t *packed, int32_t n, int k, const float *p,
+			  const float *bias, float *y)
+{
+	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
+	size_t		b = 0;
+	size_t		stride = (size_t) MR_PANEL * k;
+
+	for (; b + 4 <= panels; b += 4)
+	{
+		const uint16_t *s0 = packed + b * stride;
+		const uint16_t *s1 = s0 + stride;
+		const uint16_t *s2 = s1 + stride;
+		const uint16_t *s3 = s2 + stride;
+		__m512		a0 = _mm512_setzero_ps(),
+					a1 = _mm512_setzero_ps(),
+					a2 = _mm512_setzero_ps(),
+					a3 = _mm512_setzero_ps();
+		int			f;
+
+		for (f = 0; f < k; f++)
+		{
+			__m512		pf = _mm512_set1_ps(p[f]);
+
+			a0 = _mm512_fmadd_ps(load16(s0 + f * MR_PANEL), pf, a0);
+			a1 = _mm512_fmadd_ps(load16(s1 + f * MR_PANEL), pf, a1);
+			a2 = _mm512_fmadd_ps(load16(s2 + f * MR_PANEL), pf, a2);
+			a3 = _mm512_fmadd_ps(load16(s3 + f * MR_PANEL), pf, a3);
+		}
+		store16(a0, bias, y, (b + 0) * MR_PANEL, (long) n - (long) ((b + 0) * MR_PANEL));
+		store16(a1, bias, y, (b + 1) * MR_PANEL, (long) n - (long) ((b + 1) * MR_PANEL));
+		store16(a2, bias, y, (b + 2) * MR_PANEL, (long) n - (long) ((b + 2) * MR_PANEL));
+		store16(a3, bias, y, (b + 3) * MR_PANEL, (long) n - (long) ((b + 3) * MR_PANEL));
+	}
+	for (; b < panels; b++)
+	{
+		const uint16_t *s0 = packed + b * stride;
+		__m512		a0 = _mm512_setzero_ps();
+		int			f;
+
+		for (f = 0; f < k; f++)
+			a0 = _mm512_fmadd_ps(load16(s0 + f * MR_PANEL), _mm512_set1_ps(p[f]), a0);
+		store16(a0, bias, y, b * MR_PANEL, (long) n - (long) (b * MR_PANEL));
+	}
+}
+#endif							/* MR_HAVE_X86 */
+
+typedef void (*approx_fn) (const uint16_t *, int32_t, int, const float *, const float *, float *);
+static approx_fn approx_impl = NULL;
+static const char *approx_name = "plain";
+
+/* Choose the widest variant the CPU supports (once). */
+static void
+choose(void)
+{
+	approx_impl = approx_plain;
+	approx_name = "plain";
+#ifdef MR_HAVE_X86
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f"))
+	{
+		approx_impl = approx_avx512;
+		approx_name = "avx512";
+	}
+#endif
+}
+
+void
+MrScoreApprox(const uint16_t *packed, int32_t n, int k, const float *p,
+			  const float *bias, float *y)
+{
+	if (approx_impl == NULL)
+		choose();
+	approx_impl(packed, n, k, p, bias, y);
+}
+
+const char *
+MrScoreKernelName(int mode)
+{
+	if (approx_impl == NULL || mode == 2)
+		choose();
+	if (mode == 1)
+	{
+		approx_impl = approx_plain;
+		approx_name = "plain";
+	}
+	return approx_name;
+}
+
+float
+MrScoreExact(const float *q, int k, const float *p, float bias)
+{
+	float		acc = 0.0f;
+	int			f;
+
+	for (f = 0; f < k; f++)
+		acc = fmaf(q[f], p[f], acc);
+	return acc + bias;
+}
+
+/*
+ * The error bound of one approximate score: c_k |q| |p|, plus two units in
+ * the last place of a for the rounding of the final bias addition in both
+ * sums and of the bound itself.
+ */
+static inline double
+bound(double c, float qnorm, double pnorm, float a)
+{
+	return c * qnorm * pnorm * (1 + 1e-6) + fabs((double) a) * ldexp(1.0, -22);
+}
+
+int
+MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
+			int32_t *out_index, float *out_score)
+{
+	double		pnorm = 0;
+	double		c = MrApproxErrorScale(in->k);
+	float		tau = -INFINITY;
+	int32_t		i,
+				m = 0;
+	MrTopK		h;
+	int			f;
+
+	for (f = 0; f < in->k; f++)
+		pnorm += (double) in->p[f] * in->p[f];
+	pnorm = sqrt(pnorm);
+
+	/* tau: the k-th largest lower bound (needs k finite candidates) */
+	MrTopKReset(&h, k, out_score, out_index);
+	for (i = 0; i < in->n; i++)
+	{
+		float		a = approx[i];
+
+		if (a > -INFINITY)
+		{
+			float		lo = (float) (a - bound(c, in->norm[i], pnorm, a));
+
+			if (h.n < h.k)
+				MrTopKPush(&h, lo, i);
+			else if (lo > out_score[0])
+				MrTopKPush(&h, lo, i);
+		}
+	}
+	if (h.n == h.k)
+		tau = out_score[0];
+
+	/* candidates: upper bound reaches tau; rescore them exactly */
+	for (i = 0; i < in->n; i++)
+	{
+		float		a = approx[i];
+
+		if (a > -INFINITY && (float) (a + bound(c, in->norm[i], pnorm, a)) >= tau)
+		{
+			cand[m++] = i;
+			approx[i] = MrScoreExact(in->Q + (size_t) i * in->k, in->k, in->p,
+									 in->bias ? in->bias[i] : 0.0f);
+		}
+	}
+	MrTopKReset(&h, k, out_score, out_index);
+	MrTopKScan(&h, approx, cand, m);
+	if (in->n_rescored)
+		*in->n_rescored = m;
+	return MrTopKSort(&h);
+}
