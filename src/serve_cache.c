@@ -52,6 +52,10 @@
 #include "blas.h"
 
 #define MR_SERVE_MAX_MODELS 4
+/* a movie_id -> index table is kept when ids span at most this many ... */
+#define MR_SERVE_DENSE_IDS_MAX (4 * 1024 * 1024)
+/* ... and at most this many times the number of movies */
+#define MR_SERVE_DENSE_IDS_RATIO 32
 #define MR_SERVE_MAX_NAMES 16
 
 bool		mr_fold_in = true;
@@ -431,6 +435,18 @@ serve_load_model(int64 model_id)
 		MrPackItems(m->Q, m->n_items, m->k, m->packed);
 		m->cand = MemoryContextAllocExtended(cxt, mul_size(m->n_items, sizeof(int32)), MCXT_ALLOC_HUGE);
 	}
+	/* dense movie_id -> index table when ids are not too sparse */
+	m->id_base = m->item_ids[0];
+	m->id_span = m->item_ids[m->n_items - 1] - m->id_base + 1;
+	if (m->id_span <= MR_SERVE_DENSE_IDS_MAX &&
+		m->id_span <= (int64) m->n_items * MR_SERVE_DENSE_IDS_RATIO)
+	{
+		m->id_index = MemoryContextAllocExtended(cxt, mul_size(m->id_span, sizeof(int32)),
+												 MCXT_ALLOC_HUGE);
+		memset(m->id_index, 0xFF, sizeof(int32) * m->id_span);
+		for (i = 0; i < (uint64) m->n_items; i++)
+			m->id_index[m->item_ids[i] - m->id_base] = (int32) i;
+	}
 	m->spec.k = m->k;
 	m->spec.Q = m->Q;
 	m->spec.item_bias = m->item_bias;
@@ -557,12 +573,19 @@ MrServePopularity(MrServeModel *m)
 	m->pop_damping = mr_popularity_damping;
 }
 
-/* Dense index of a movie (binary search over sorted ids), or -1. */
+/* Dense index of a movie (table lookup, or binary search), or -1. */
 int32
 MrServeItemIndex(const MrServeModel *m, int64 movie_id)
 {
 	int32		lo = 0,
 				hi = m->n_items - 1;
+
+	if (m->id_index != NULL)
+	{
+		uint64		off = (uint64) (movie_id - m->id_base);
+
+		return off < (uint64) m->id_span ? m->id_index[off] : -1;
+	}
 
 	while (lo <= hi)
 	{

@@ -260,14 +260,16 @@ MrScoreExact(const float *q, int k, const float *p, float bias)
 }
 
 /*
- * The error bound of one approximate score: c_k |q| |p|, plus two units in
- * the last place of a for the rounding of the final bias addition in both
- * sums and of the bound itself.
+ * The error bound of one approximate score, in float: e |q_i| + 4 units in
+ * the last place of a, where e = c_k |p| (1 + 1e-5).  The slack covers the
+ * rounding of the final bias addition in both sums and the float
+ * arithmetic of the bound and of a -/+ bound themselves (each off by at
+ * most half a unit of the larger operand).
  */
-static inline double
-bound(double c, float qnorm, double pnorm, float a)
+static inline float
+bound(float e, float qnorm, float a)
 {
-	return c * qnorm * pnorm * (1 + 1e-6) + fabs((double) a) * ldexp(1.0, -22);
+	return e * qnorm + fabsf(a) * 0x1p-21f;
 }
 
 int
@@ -275,7 +277,7 @@ MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 			int32_t *out_index, float *out_score)
 {
 	double		pnorm = 0;
-	double		c = MrApproxErrorScale(in->k);
+	float		e;
 	float		tau = -INFINITY;
 	int32_t		i,
 				m = 0;
@@ -284,33 +286,32 @@ MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 
 	for (f = 0; f < in->k; f++)
 		pnorm += (double) in->p[f] * in->p[f];
-	pnorm = sqrt(pnorm);
+	e = (float) (MrApproxErrorScale(in->k) * sqrt(pnorm) * (1 + 1e-5));
 
 	/* tau: the k-th largest lower bound (needs k finite candidates) */
 	MrTopKReset(&h, k, out_score, out_index);
-	for (i = 0; i < in->n; i++)
-	{
-		float		a = approx[i];
-
-		if (a > -INFINITY)
-		{
-			float		lo = (float) (a - bound(c, in->norm[i], pnorm, a));
-
-			if (h.n < h.k)
-				MrTopKPush(&h, lo, i);
-			else if (lo > out_score[0])
-				MrTopKPush(&h, lo, i);
-		}
-	}
+	for (i = 0; i < in->n && h.n < h.k; i++)
+		if (approx[i] > -INFINITY)
+			MrTopKPush(&h, approx[i] - bound(e, in->norm[i], approx[i]), i);
 	if (h.n == h.k)
+	{
+		for (; i < in->n; i++)
+		{
+			float		a = approx[i];
+
+			/* a <= root already fails the test below: skip the bound */
+			if (a > out_score[0] && a - bound(e, in->norm[i], a) > out_score[0])
+				MrTopKPush(&h, a - bound(e, in->norm[i], a), i);
+		}
 		tau = out_score[0];
+	}
 
 	/* candidates: upper bound reaches tau; rescore them exactly */
 	for (i = 0; i < in->n; i++)
 	{
 		float		a = approx[i];
 
-		if (a > -INFINITY && (float) (a + bound(c, in->norm[i], pnorm, a)) >= tau)
+		if (a > -INFINITY && a + bound(e, in->norm[i], a) >= tau)
 		{
 			cand[m++] = i;
 			approx[i] = MrScoreExact(in->Q + (size_t) i * in->k, in->k, in->p,

@@ -61,7 +61,7 @@ make_case(int32_t n, int k, int dup)
 		double		ss = 0;
 
 		for (f = 0; f < k; f++)
-			c.Q[(size_t) i * k + f] = (dup > 0 && i % dup == 0) ? c.Q[f] : urand(0.5f);
+			c.Q[(size_t) i * k + f] = (dup > 0 && i > 0 && i % dup == 0) ? c.Q[f] : urand(0.5f);
 		c.bias[i] = (dup > 0 && i % dup == 0) ? 5.0f : urand(0.3f);
 		for (f = 0; f < k; f++)
 			ss += (double) c.Q[(size_t) i * k + f] * c.Q[(size_t) i * k + f];
