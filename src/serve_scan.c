@@ -272,6 +272,119 @@ bound(float e, float qnorm, float a)
 	return e * qnorm + fabsf(a) * 0x1p-21f;
 }
 
+/*
+ * Pass 1 from item i on, heap already full: offer every lower bound that
+ * beats the root.  Returns nothing; the heap holds the k largest.
+ */
+static void
+lower_pass_plain(const float *approx, const float *norm, float e, int32_t i,
+				 int32_t n, MrTopK *h)
+{
+	for (; i < n; i++)
+	{
+		float		a = approx[i];
+
+		/* a <= root already fails: skip the bound */
+		if (a > h->score[0] && a - bound(e, norm[i], a) > h->score[0])
+			MrTopKPush(h, a - bound(e, norm[i], a), i);
+	}
+}
+
+/* Pass 2: indexes of items whose upper bound reaches tau.  Returns count. */
+static int32_t
+upper_pass_plain(const float *approx, const float *norm, float e, float tau,
+				 int32_t n, int32_t *cand)
+{
+	int32_t		i,
+				m = 0;
+
+	for (i = 0; i < n; i++)
+	{
+		float		a = approx[i];
+
+		if (a > -INFINITY && a + bound(e, norm[i], a) >= tau)
+			cand[m++] = i;
+	}
+	return m;
+}
+
+#ifdef MR_HAVE_X86
+/* |a| e_ulp + e |q|, 16 lanes (the same float operations as bound()) */
+__attribute__((target("avx512f")))
+static inline __m512
+bound16(__m512 a, __m512 qn, __m512 e)
+{
+	__m512		absa = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a),
+														   _mm512_set1_epi32(0x7FFFFFFF)));
+
+	return _mm512_add_ps(_mm512_mul_ps(e, qn), _mm512_mul_ps(absa, _mm512_set1_ps(0x1p-21f)));
+}
+
+/* Pass 1, 16 items per step: only lanes whose bound beats the root go on. */
+__attribute__((target("avx512f")))
+static void
+lower_pass_avx512(const float *approx, const float *norm, float e, int32_t i,
+				  int32_t n, MrTopK *h)
+{
+	__m512		ev = _mm512_set1_ps(e);
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m512		a = _mm512_loadu_ps(approx + i);
+		__m512		lo = _mm512_sub_ps(a, bound16(a, _mm512_loadu_ps(norm + i), ev));
+		__mmask16	mask = _mm512_cmp_ps_mask(lo, _mm512_set1_ps(h->score[0]), _CMP_GT_OQ);
+
+		while (mask)
+		{
+			int			j = __builtin_ctz(mask);
+			float		l = approx[i + j] - bound(e, norm[i + j], approx[i + j]);
+
+			mask &= mask - 1;
+			if (l > h->score[0])
+				MrTopKPush(h, l, i + j);
+		}
+	}
+	lower_pass_plain(approx, norm, e, i, n, h);
+}
+
+/* Pass 2, 16 items per step, indexes written with a compress-store. */
+__attribute__((target("avx512f")))
+static int32_t
+upper_pass_avx512(const float *approx, const float *norm, float e, float tau,
+				  int32_t n, int32_t *cand)
+{
+	__m512		ev = _mm512_set1_ps(e);
+	__m512		tv = _mm512_set1_ps(tau);
+	__m512		ninf = _mm512_set1_ps(-INFINITY);
+	__m512i		idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	int32_t		i = 0,
+				m = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m512		a = _mm512_loadu_ps(approx + i);
+		__m512		hi = _mm512_add_ps(a, bound16(a, _mm512_loadu_ps(norm + i), ev));
+		__mmask16	mask = _mm512_cmp_ps_mask(hi, tv, _CMP_GE_OQ) &
+			_mm512_cmp_ps_mask(a, ninf, _CMP_GT_OQ);
+
+		if (mask)
+		{
+			_mm512_mask_compressstoreu_epi32(cand + m, mask,
+											 _mm512_add_epi32(idx, _mm512_set1_epi32(i)));
+			m += __builtin_popcount(mask);
+		}
+	}
+	for (; i < n; i++)
+	{
+		float		a = approx[i];
+
+		if (a > -INFINITY && a + bound(e, norm[i], a) >= tau)
+			cand[m++] = i;
+	}
+	return m;
+}
+#endif
+
 int
 MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 			int32_t *out_index, float *out_score)
@@ -280,10 +393,13 @@ MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 	float		e;
 	float		tau = -INFINITY;
 	int32_t		i,
-				m = 0;
+				j,
+				m;
 	MrTopK		h;
 	int			f;
 
+	if (approx_impl == NULL)
+		choose();
 	for (f = 0; f < in->k; f++)
 		pnorm += (double) in->p[f] * in->p[f];
 	e = (float) (MrApproxErrorScale(in->k) * sqrt(pnorm) * (1 + 1e-5));
@@ -295,29 +411,25 @@ MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 			MrTopKPush(&h, approx[i] - bound(e, in->norm[i], approx[i]), i);
 	if (h.n == h.k)
 	{
-		for (; i < in->n; i++)
-		{
-			float		a = approx[i];
-
-			/* a <= root already fails the test below: skip the bound */
-			if (a > out_score[0] && a - bound(e, in->norm[i], a) > out_score[0])
-				MrTopKPush(&h, a - bound(e, in->norm[i], a), i);
-		}
+#ifdef MR_HAVE_X86
+		if (approx_impl == approx_avx512)
+			lower_pass_avx512(approx, in->norm, e, i, in->n, &h);
+		else
+#endif
+			lower_pass_plain(approx, in->norm, e, i, in->n, &h);
 		tau = out_score[0];
 	}
 
 	/* candidates: upper bound reaches tau; rescore them exactly */
-	for (i = 0; i < in->n; i++)
-	{
-		float		a = approx[i];
-
-		if (a > -INFINITY && a + bound(e, in->norm[i], a) >= tau)
-		{
-			cand[m++] = i;
-			approx[i] = MrScoreExact(in->Q + (size_t) i * in->k, in->k, in->p,
-									 in->bias ? in->bias[i] : 0.0f);
-		}
-	}
+#ifdef MR_HAVE_X86
+	if (approx_impl == approx_avx512)
+		m = upper_pass_avx512(approx, in->norm, e, tau, in->n, cand);
+	else
+#endif
+		m = upper_pass_plain(approx, in->norm, e, tau, in->n, cand);
+	for (j = 0; j < m; j++)
+		approx[cand[j]] = MrScoreExact(in->Q + (size_t) cand[j] * in->k, in->k, in->p,
+									   in->bias ? in->bias[cand[j]] : 0.0f);
 	MrTopKReset(&h, k, out_score, out_index);
 	MrTopKScan(&h, approx, cand, m);
 	if (in->n_rescored)

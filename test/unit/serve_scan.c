@@ -172,6 +172,10 @@ main(void)
 	ok(same_topk(&c, 10, 5, &rescored), "exact with every fifth item excluded");
 	ok(same_topk(&c, 1, 0, &rescored) && same_topk(&c, 10000, 0, &rescored),
 	   "k = 1 and k = 10000 (more than n)");
+	MrScoreKernelName(1);
+	ok(same_topk(&c, 10, 0, &rescored) && same_topk(&c, 10, 5, &rescored),
+	   "the plain C passes give the same exact top-10");
+	MrScoreKernelName(2);
 	free_case(&c);
 
 	c = make_case(5000, 64, 3);
