@@ -14,6 +14,8 @@ SELECT c.relname
   FROM pg_extension e, unnest(e.extconfig) AS cfg(oid)
   JOIN pg_class c ON c.oid = cfg.oid
  WHERE e.extname = 'movierec'
+   AND c.relname IN ('movies', 'ratings', 'models', 'models_model_id_seq',
+                     'user_factors', 'item_factors')
  ORDER BY 1;
 DELETE FROM ratings;
 DELETE FROM movies;

@@ -24,7 +24,9 @@
  * This file is plain C with no PostgreSQL calls so that kernel unit tests
  * and benchmarks use the same binding outside the server.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "blas.h"
 
 #include <cpuid.h>

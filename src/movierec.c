@@ -17,6 +17,8 @@
 
 #include "blas.h"
 #include "serve.h"
+#include "train.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -41,6 +43,8 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	MrServeInit();
+	MrTrainInit();
+	MrWorkerInit();
 
 	MarkGUCPrefixReserved("movierec");
 }

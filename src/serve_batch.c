@@ -263,7 +263,7 @@ movierec_recommend_all(PG_FUNCTION_ARGS)
 	float	   *C;
 	float	   *heap_s;
 	int32	   *heap_i;
-	MrTopK		heaps[BLOCK_USERS];
+	MrServeTopK		heaps[BLOCK_USERS];
 	int64		cursor[BLOCK_USERS];
 	int32		u0;
 	int			rc;
@@ -323,7 +323,7 @@ movierec_recommend_all(PG_FUNCTION_ARGS)
 
 		for (r = 0; r < bu; r++)
 		{
-			MrTopKReset(&heaps[r], k, heap_s + (Size) r * k, heap_i + (Size) r * k);
+			MrServeTopKReset(&heaps[r], k, heap_s + (Size) r * k, heap_i + (Size) r * k);
 			cursor[r] = u.rated_ptr[u0 + r];
 		}
 		for (j0 = 0; j0 < m->n_items; j0 += BLOCK_ITEMS)
@@ -348,12 +348,12 @@ movierec_recommend_all(PG_FUNCTION_ARGS)
 					row[u.rated_idx[cursor[r]] - j0] = -INFINITY;
 					cursor[r]++;
 				}
-				MrTopKScanRow(&heaps[r], row, m->item_bias + j0, j0, bi);
+				MrServeTopKScanRow(&heaps[r], row, m->item_bias + j0, j0, bi);
 			}
 		}
 		for (r = 0; r < bu; r++)
 		{
-			int			n = MrTopKSort(&heaps[r]),
+			int			n = MrServeTopKSort(&heaps[r]),
 						i;
 			float		add = m->spec.global_mean + u.bias[u0 + r];
 

@@ -52,6 +52,8 @@
 #include "blas.h"
 
 #define MR_SERVE_MAX_MODELS 4
+/* kern_als.c's frequency weighting: factor penalty lambda n_u^0.4 */
+#define MR_ALS_REG_EXPONENT 0.4f
 /* a movie_id -> index table is kept when ids span at most this many ... */
 #define MR_SERVE_DENSE_IDS_MAX (4 * 1024 * 1024)
 /* ... and at most this many times the number of movies */
@@ -339,7 +341,7 @@ serve_load_model(int64 model_id)
 
 		/* the model's user step */
 		m->spec.implicit = (strcmp(m->algorithm, "ials") == 0);
-		m->spec.freq_weighted = (strcmp(m->algorithm, "als") == 0);
+		m->spec.reg_exponent = (strcmp(m->algorithm, "als") == 0) ? MR_ALS_REG_EXPONENT : 0.0f;
 		m->spec.reg = param_float(tup, td, 9, m->spec.implicit ? 1.0f : 0.1f);
 		m->spec.reg_bias = param_float(tup, td, 10, m->spec.reg);
 		m->spec.use_bias = !m->spec.implicit && param_float(tup, td, 11, 1.0f) != 0.0f;

@@ -8,7 +8,9 @@
  *   explicit models (als, svd, baseline):  x_j = [q_j, 1] (the 1 only when
  *   the user bias is solved), y_j = r_j - mu - b_j,
  *       (X^T X + diag(lambda_f .. lambda_f, lambda_b)) [p; b_u] = X^T y
- *   where lambda is multiplied by n_u for frequency-weighted ALS (ALS-WR).
+ *   with lambda_f = reg n_u^e (frequency-weighted as in kern_als.c, whose
+ *   exponent e the model spec carries; e = 0 for svd and baseline) and a
+ *   constant lambda_b = reg_user_bias, plus the kernel's 1e-6 floor.
  *
  *   implicit models (ials, Hu-Koren-Volinsky):  c_j = 1 + alpha r_j (r_j = 1
  *   when binarized), preference 1 for rated items and 0 elsewhere,
@@ -137,12 +139,12 @@ MrFoldInSolve(const MrFoldInSpec *s, int32_t n, const int32_t *idx,
 	}
 	else
 	{
-		float		scale = s->freq_weighted ? (float) n : 1.0f;
+		float		lf = (float) (s->reg * pow((double) n, s->reg_exponent)) + 1e-6f;
 
 		for (i = 0; i < k; i++)
-			chol[(size_t) i * d + i] += s->reg * scale;
+			chol[(size_t) i * d + i] += lf;
 		if (s->use_bias)
-			chol[(size_t) k * d + k] += s->reg_bias * scale;
+			chol[(size_t) k * d + k] += s->reg_bias + 1e-6f;
 	}
 
 	/* right-hand side */

@@ -18,39 +18,39 @@
  * a.index < b.index (items are kept sorted by movie_id, so a smaller
  * index is a smaller movie_id).
  */
-typedef struct MrTopK
+typedef struct MrServeTopK
 {
 	int			k;				/* capacity */
 	int			n;				/* entries held */
 	float	   *score;			/* k entries */
 	int32_t    *index;			/* k entries */
-} MrTopK;
+} MrServeTopK;
 
 /* Empty the heap; score and index must hold k entries. */
-extern void MrTopKReset(MrTopK *h, int k, float *score, int32_t *index);
+extern void MrServeTopKReset(MrServeTopK *h, int k, float *score, int32_t *index);
 
 /* Offer one candidate. */
-extern void MrTopKPush(MrTopK *h, float score, int32_t index);
+extern void MrServeTopKPush(MrServeTopK *h, float score, int32_t index);
 
 /*
  * Offer scores[i] for every i in [0, n) (cand == NULL) or every i in
  * cand[0..n).  Scores equal to -INFINITY (or NaN) are not candidates.
  */
-extern void MrTopKScan(MrTopK *h, const float *scores, const int32_t *cand,
+extern void MrServeTopKScan(MrServeTopK *h, const float *scores, const int32_t *cand,
 					   int32_t n);
 
 /*
  * Offer row[j] + bias[j] as index offset + j for j in [0, n).  Successive
  * calls on one heap must use increasing offsets (blocks in index order).
  */
-extern void MrTopKScanRow(MrTopK *h, const float *row, const float *bias,
+extern void MrServeTopKScanRow(MrServeTopK *h, const float *row, const float *bias,
 						  int32_t offset, int32_t n);
 
 /* Sort the held entries best first (destroys the heap order); returns n. */
-extern int	MrTopKSort(MrTopK *h);
+extern int	MrServeTopKSort(MrServeTopK *h);
 
 /* Convenience: exact top k of scores[0..n) into out_index/out_score. */
-extern int	MrTopKSelect(const float *scores, int32_t n, int k,
+extern int	MrServeTopKSelect(const float *scores, int32_t n, int k,
 						 int32_t *out_index, float *out_score);
 
 /* Items per panel of the packed item layout (serve_scan.c). */
@@ -84,7 +84,7 @@ extern float MrScoreExact(const float *q, int k, const float *p, float bias);
  */
 extern const char *MrScoreKernelName(int mode);
 
-/* What MrTopKExact scores. */
+/* What MrServeTopKExact scores. */
 typedef struct MrScanInput
 {
 	int32_t		n;				/* items */
@@ -102,7 +102,7 @@ typedef struct MrScanInput
  * then holds exact scores at cand[0..m)).  cand needs n entries.  Returns
  * the count, best first in out_index/out_score, ties by smaller index.
  */
-extern int	MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
+extern int	MrServeTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 						int32_t *out_index, float *out_score);
 
 /* What a model's user step looks like (read from models.params). */
@@ -111,9 +111,9 @@ typedef struct MrFoldInSpec
 	int			k;				/* factors (0: bias only) */
 	int			implicit;		/* ials: confidence-weighted, no biases */
 	int			use_bias;		/* explicit: solve a user bias too */
-	int			freq_weighted;	/* explicit: regularization times n_u */
+	float		reg_exponent;	/* explicit: factor L2 is reg * n_u^reg_exponent */
 	float		reg;			/* factor L2 */
-	float		reg_bias;		/* user-bias L2 */
+	float		reg_bias;		/* user-bias L2 (not frequency-weighted) */
 	float		alpha;			/* implicit: confidence 1 + alpha * r */
 	float		binarize;		/* implicit: r >= binarize -> 1, else dropped; <= 0 off */
 	float		global_mean;

@@ -143,7 +143,7 @@ among_candidates(MrServeModel *m, ArrayType *among, int32 **out)
  * Score candidates for a user on the model or fold-in path:
  * scores[i] = b_i + q_i . p (the constant mu + b_u is added on output).
  * Without `among` the scores are the approximate first pass (true is
- * returned: emit_topk must rescore with MrTopKExact); with it they are
+ * returned: emit_topk must rescore with MrServeTopKExact); with it they are
  * exact.
  */
 static bool
@@ -191,7 +191,7 @@ score_popularity(MrServeModel *m, const int32 *cand, int32 ncand)
 /*
  * Select the top k of m->scratch over cand and emit (movie_id, score +
  * add, rank).  When p is given, scratch holds the approximate pass and
- * MrTopKExact finishes the job.
+ * MrServeTopKExact finishes the job.
  */
 static void
 emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, const float *p,
@@ -205,15 +205,15 @@ emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, const float *p,
 	{
 		MrScanInput in = {m->n_items, m->k, m->Q, m->norm, m->item_bias, p, NULL};
 
-		n = MrTopKExact(&in, k, m->scratch, m->cand, top_index, top_score);
+		n = MrServeTopKExact(&in, k, m->scratch, m->cand, top_index, top_score);
 	}
 	else
 	{
-		MrTopK		h;
+		MrServeTopK		h;
 
-		MrTopKReset(&h, k, top_score, top_index);
-		MrTopKScan(&h, m->scratch, cand, cand ? ncand : m->n_items);
-		n = MrTopKSort(&h);
+		MrServeTopKReset(&h, k, top_score, top_index);
+		MrServeTopKScan(&h, m->scratch, cand, cand ? ncand : m->n_items);
+		n = MrServeTopKSort(&h);
 	}
 	for (i = 0; i < n; i++)
 	{
@@ -488,7 +488,7 @@ movierec_explain(PG_FUNCTION_ARGS)
 	float	   *chol,
 			   *contrib,
 			   *wk;
-	MrTopK		h;
+	MrServeTopK		h;
 
 	n = arg_k(fcinfo, 3, "n");
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
@@ -511,9 +511,9 @@ movierec_explain(PG_FUNCTION_ARGS)
 						chol, x, wk, contrib) != 0)
 		return (Datum) 0;
 	/* known_idx is in movie_id order: heap ties go to the smaller movie_id */
-	MrTopKReset(&h, n, top_score, top_index);
-	MrTopKScan(&h, contrib, NULL, u->n_known);
-	cnt = MrTopKSort(&h);
+	MrServeTopKReset(&h, n, top_score, top_index);
+	MrServeTopKScan(&h, contrib, NULL, u->n_known);
+	cnt = MrServeTopKSort(&h);
 	for (i = 0; i < cnt; i++)
 	{
 		Datum		values[2];

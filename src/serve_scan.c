@@ -278,7 +278,7 @@ bound(float e, float qnorm, float a)
  */
 static void
 lower_pass_plain(const float *approx, const float *norm, float e, int32_t i,
-				 int32_t n, MrTopK *h)
+				 int32_t n, MrServeTopK *h)
 {
 	for (; i < n; i++)
 	{
@@ -286,7 +286,7 @@ lower_pass_plain(const float *approx, const float *norm, float e, int32_t i,
 
 		/* a <= root already fails: skip the bound */
 		if (a > h->score[0] && a - bound(e, norm[i], a) > h->score[0])
-			MrTopKPush(h, a - bound(e, norm[i], a), i);
+			MrServeTopKPush(h, a - bound(e, norm[i], a), i);
 	}
 }
 
@@ -324,7 +324,7 @@ bound16(__m512 a, __m512 qn, __m512 e)
 __attribute__((target("avx512f")))
 static void
 lower_pass_avx512(const float *approx, const float *norm, float e, int32_t i,
-				  int32_t n, MrTopK *h)
+				  int32_t n, MrServeTopK *h)
 {
 	__m512		ev = _mm512_set1_ps(e);
 
@@ -341,7 +341,7 @@ lower_pass_avx512(const float *approx, const float *norm, float e, int32_t i,
 
 			mask &= mask - 1;
 			if (l > h->score[0])
-				MrTopKPush(h, l, i + j);
+				MrServeTopKPush(h, l, i + j);
 		}
 	}
 	lower_pass_plain(approx, norm, e, i, n, h);
@@ -386,7 +386,7 @@ upper_pass_avx512(const float *approx, const float *norm, float e, float tau,
 #endif
 
 int
-MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
+MrServeTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 			int32_t *out_index, float *out_score)
 {
 	double		pnorm = 0;
@@ -395,7 +395,7 @@ MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 	int32_t		i,
 				j,
 				m;
-	MrTopK		h;
+	MrServeTopK		h;
 	int			f;
 
 	if (approx_impl == NULL)
@@ -405,10 +405,10 @@ MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 	e = (float) (MrApproxErrorScale(in->k) * sqrt(pnorm) * (1 + 1e-5));
 
 	/* tau: the k-th largest lower bound (needs k finite candidates) */
-	MrTopKReset(&h, k, out_score, out_index);
+	MrServeTopKReset(&h, k, out_score, out_index);
 	for (i = 0; i < in->n && h.n < h.k; i++)
 		if (approx[i] > -INFINITY)
-			MrTopKPush(&h, approx[i] - bound(e, in->norm[i], approx[i]), i);
+			MrServeTopKPush(&h, approx[i] - bound(e, in->norm[i], approx[i]), i);
 	if (h.n == h.k)
 	{
 #ifdef MR_HAVE_X86
@@ -430,9 +430,9 @@ MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 	for (j = 0; j < m; j++)
 		approx[cand[j]] = MrScoreExact(in->Q + (size_t) cand[j] * in->k, in->k, in->p,
 									   in->bias ? in->bias[cand[j]] : 0.0f);
-	MrTopKReset(&h, k, out_score, out_index);
-	MrTopKScan(&h, approx, cand, m);
+	MrServeTopKReset(&h, k, out_score, out_index);
+	MrServeTopKScan(&h, approx, cand, m);
 	if (in->n_rescored)
 		*in->n_rescored = m;
-	return MrTopKSort(&h);
+	return MrServeTopKSort(&h);
 }

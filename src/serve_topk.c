@@ -28,7 +28,7 @@ better(float sa, int32_t ia, float sb, int32_t ib)
 
 /* Restore the heap below position i (worst at the root). */
 static void
-sift_down(MrTopK *h, int i)
+sift_down(MrServeTopK *h, int i)
 {
 	float		s = h->score[i];
 	int32_t		x = h->index[i];
@@ -55,7 +55,7 @@ sift_down(MrTopK *h, int i)
 
 /* Move the entry at position i up while it is worse than its parent. */
 static void
-sift_up(MrTopK *h, int i)
+sift_up(MrServeTopK *h, int i)
 {
 	float		s = h->score[i];
 	int32_t		x = h->index[i];
@@ -75,7 +75,7 @@ sift_up(MrTopK *h, int i)
 }
 
 void
-MrTopKReset(MrTopK *h, int k, float *score, int32_t *index)
+MrServeTopKReset(MrServeTopK *h, int k, float *score, int32_t *index)
 {
 	h->k = k;
 	h->n = 0;
@@ -84,7 +84,7 @@ MrTopKReset(MrTopK *h, int k, float *score, int32_t *index)
 }
 
 void
-MrTopKPush(MrTopK *h, float score, int32_t index)
+MrServeTopKPush(MrServeTopK *h, float score, int32_t index)
 {
 	if (!(score > -INFINITY))	/* also rejects NaN */
 		return;
@@ -104,7 +104,7 @@ MrTopKPush(MrTopK *h, float score, int32_t index)
 }
 
 void
-MrTopKScan(MrTopK *h, const float *scores, const int32_t *cand, int32_t n)
+MrServeTopKScan(MrServeTopK *h, const float *scores, const int32_t *cand, int32_t n)
 {
 	int32_t		i;
 
@@ -115,7 +115,7 @@ MrTopKScan(MrTopK *h, const float *scores, const int32_t *cand, int32_t n)
 		i = 0;
 		/* fill the heap, then the fast path compares with the root only */
 		for (; i < n && h->n < h->k; i++)
-			MrTopKPush(h, scores[i], i);
+			MrServeTopKPush(h, scores[i], i);
 		for (; i < n; i++)
 		{
 			float		s = scores[i];
@@ -132,12 +132,12 @@ MrTopKScan(MrTopK *h, const float *scores, const int32_t *cand, int32_t n)
 	else
 	{
 		for (i = 0; i < n; i++)
-			MrTopKPush(h, scores[cand[i]], cand[i]);
+			MrServeTopKPush(h, scores[cand[i]], cand[i]);
 	}
 }
 
 void
-MrTopKScanRow(MrTopK *h, const float *row, const float *bias, int32_t offset,
+MrServeTopKScanRow(MrServeTopK *h, const float *row, const float *bias, int32_t offset,
 			  int32_t n)
 {
 	int32_t		j = 0;
@@ -145,7 +145,7 @@ MrTopKScanRow(MrTopK *h, const float *row, const float *bias, int32_t offset,
 	if (h->k <= 0)
 		return;
 	for (; j < n && h->n < h->k; j++)
-		MrTopKPush(h, row[j] + bias[j], offset + j);
+		MrServeTopKPush(h, row[j] + bias[j], offset + j);
 	for (; j < n; j++)
 	{
 		float		s = row[j] + bias[j];
@@ -161,7 +161,7 @@ MrTopKScanRow(MrTopK *h, const float *row, const float *bias, int32_t offset,
 }
 
 int
-MrTopKSort(MrTopK *h)
+MrServeTopKSort(MrServeTopK *h)
 {
 	int			n = h->n;
 
@@ -184,12 +184,12 @@ MrTopKSort(MrTopK *h)
 }
 
 int
-MrTopKSelect(const float *scores, int32_t n, int k,
+MrServeTopKSelect(const float *scores, int32_t n, int k,
 			 int32_t *out_index, float *out_score)
 {
-	MrTopK		h;
+	MrServeTopK		h;
 
-	MrTopKReset(&h, k, out_score, out_index);
-	MrTopKScan(&h, scores, NULL, n);
-	return MrTopKSort(&h);
+	MrServeTopKReset(&h, k, out_score, out_index);
+	MrServeTopKScan(&h, scores, NULL, n);
+	return MrServeTopKSort(&h);
 }

@@ -81,7 +81,7 @@ main(void)
 	memset(&s, 0, sizeof(s));
 	s.k = K;
 	s.use_bias = 1;
-	s.freq_weighted = 1;
+	s.reg_exponent = 0.4f;
 	s.reg = 1e-6f;
 	s.reg_bias = 1e-6f;
 	s.global_mean = mu;
@@ -117,10 +117,10 @@ main(void)
 			lhs += xi * pred;
 			rhs += xi * (r[j] - mu - bi[idx[j]]);
 		}
-		lhs += (i < K ? s.reg * n * p[i] : s.reg_bias * n * bu);
+		lhs += (i < K ? (s.reg * pow(n, 0.4) + 1e-6) * p[i] : (s.reg_bias + 1e-6) * bu);
 		maxres = fmax(maxres, fabs(lhs - rhs));
 	}
-	ok(maxres < 1e-3, "explicit normal equations hold (frequency-weighted)");
+	ok(maxres < 1e-3, "explicit normal equations hold (factor reg times n^0.4, constant bias reg)");
 
 	ok(MrFoldInWeights(&s, n, idx, r, chol, 11, work, contrib) == 0, "explicit weights succeed");
 	sum = 0;

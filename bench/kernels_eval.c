@@ -1,0 +1,502 @@
+/*
+ * kernels_eval.c: offline evaluation of movierec's training kernels on
+ * MovieLens, outside the server (test-only code).
+ *
+ * Reads ml-100k (u.data, uN.base/uN.test) or ml-latest-small (ratings.csv),
+ * splits by the issue-3 hash rule (rating (u, i) is test iff
+ * ((u*100003 + i)*48271) % 2147483647 % 5 = 0) or uses the official folds,
+ * trains each algorithm with its defaults (overridable with key=value) and
+ * prints RMSE, MAE, NDCG@10 and coverage@10 with the training seconds.
+ *
+ * Metric definitions (the same as movierec.evaluate):
+ *  - RMSE/MAE over every test rating; predictions mu + b_u + b_i + p.q
+ *    clipped to the training rating range; an unknown user or movie drops
+ *    its terms (falls back to the biases or the global mean);
+ *  - ranking: every user with at least one test rating >= 4 ranks every
+ *    training movie they did not rate in training by b_u + b_i + p.q (ties:
+ *    smaller movie id first); NDCG@10 with gains 1/log2(rank + 1),
+ *    normalised over min(10, #relevant) positions; coverage@10 = distinct
+ *    movies in all top-10 lists / training movies.
+ *
+ * Usage: kernels_eval DATASET ALGOS [key=value ...]
+ *   DATASET: 100k | small | folds (ml-100k u1..u5); data from $MOVIELENS_DIR
+ *   ALGOS:   comma-separated list, e.g. popularity,baseline,als,svd,ials
+ *            ("count" ranks movies by rating count: the reference
+ *            popularity ranking; its RMSE is meaningless)
+ *   keys:    factors iterations regularization reg_user_bias reg_item_bias
+ *            learning_rate lr_decay init_std alpha binarize cg_steps
+ *            use_bias threads seed verbose
+ */
+#include "kernels_common.h"
+#include "mf_defaults.h"
+#include "kern_util.h"
+#include "blas.h"
+
+#include <math.h>
+
+#define TOPK 10
+
+typedef struct Triplets
+{
+	int64_t		n,
+				cap;
+	int64_t    *u;
+	int64_t    *i;
+	float	   *r;
+} Triplets;
+
+/* Append one rating. */
+static void
+trip_add(Triplets *t, int64_t u, int64_t i, float r)
+{
+	if (t->n == t->cap)
+	{
+		t->cap = t->cap ? 2 * t->cap : 1 << 16;
+		t->u = realloc(t->u, sizeof(int64_t) * t->cap);
+		t->i = realloc(t->i, sizeof(int64_t) * t->cap);
+		t->r = realloc(t->r, sizeof(float) * t->cap);
+	}
+	t->u[t->n] = u;
+	t->i[t->n] = i;
+	t->r[t->n++] = r;
+}
+
+/* Read "u<sep>i<sep>r..." lines; skips a header line that does not parse. */
+static void
+read_file(const char *path, char sep, Triplets *t)
+{
+	FILE	   *fp = fopen(path, "r");
+	char		line[512];
+
+	if (fp == NULL)
+	{
+		perror(path);
+		exit(2);
+	}
+	while (fgets(line, sizeof(line), fp))
+	{
+		char	   *s = line,
+				   *e;
+		long long	u,
+					i;
+		double		r;
+
+		u = strtoll(s, &e, 10);
+		if (e == s || *e != sep)
+			continue;
+		s = e + 1;
+		i = strtoll(s, &e, 10);
+		if (e == s || *e != sep)
+			continue;
+		s = e + 1;
+		r = strtod(s, &e);
+		if (e == s)
+			continue;
+		trip_add(t, u, i, (float) r);
+	}
+	fclose(fp);
+}
+
+/* The issue-3 hash split: true if (u, i) is a test rating. */
+static int
+is_test(int64_t u, int64_t i)
+{
+	return ((u * 100003 + i) * 48271) % 2147483647 % 5 == 0;
+}
+
+/* Compare int64 for qsort. */
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t		x = *(const int64_t *) a,
+				y = *(const int64_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sorted distinct ids of v[0..n) into *out; returns the count. */
+static int32_t
+distinct(const int64_t *v, int64_t n, int64_t **out)
+{
+	int64_t    *s = malloc(sizeof(int64_t) * (n ? n : 1));
+	int64_t		x,
+				m = 0;
+
+	memcpy(s, v, sizeof(int64_t) * n);
+	qsort(s, n, sizeof(int64_t), cmp_i64);
+	for (x = 0; x < n; x++)
+		if (m == 0 || s[m - 1] != s[x])
+			s[m++] = s[x];
+	*out = s;
+	return (int32_t) m;
+}
+
+/* Dense index of id in sorted ids, or -1. */
+static int32_t
+find(const int64_t *ids, int32_t n, int64_t id)
+{
+	int32_t		lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int32_t		mid = (lo + hi) / 2;
+
+		if (ids[mid] == id)
+			return mid;
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+typedef struct Result
+{
+	double		rmse,
+				mae,
+				ndcg,
+				coverage,
+				seconds;
+	int			users;
+} Result;
+
+/* Train algo on train, evaluate on test. */
+static Result
+run_one(const char *algo, const MrTrainParams *p, const Triplets *train,
+		const Triplets *test)
+{
+	int64_t    *uids,
+			   *iids;
+	int32_t		nu = distinct(train->u, train->n, &uids);
+	int32_t		ni = distinct(train->i, train->n, &iids);
+	int32_t    *du = malloc(sizeof(int32_t) * train->n),
+			   *di = malloc(sizeof(int32_t) * train->n);
+	float		rmin = 1e30f,
+				rmax = -1e30f;
+	MrRatings  *r;
+	MrFactors  *f;
+	Result		res = {0};
+	int64_t		x;
+	double		t0,
+				sse = 0,
+				sae = 0,
+				ndcg_sum = 0;
+	int		   *covered = calloc(ni, sizeof(int));
+	float	   *score = malloc(sizeof(float) * ni);
+	char	   *seen = calloc(ni, 1);
+	int32_t		u;
+	/* test ratings grouped by user: sort indexes by user */
+	int64_t    *order = malloc(sizeof(int64_t) * (test->n ? test->n : 1));
+
+	for (x = 0; x < train->n; x++)
+	{
+		du[x] = find(uids, nu, train->u[x]);
+		di[x] = find(iids, ni, train->i[x]);
+		if (train->r[x] < rmin)
+			rmin = train->r[x];
+		if (train->r[x] > rmax)
+			rmax = train->r[x];
+	}
+	r = bench_build(nu, ni, train->n, du, di, train->r);
+	f = bench_factors(nu, ni, MrModelFactors(algo, p));
+	t0 = bench_now();
+	if (strcmp(algo, "count") == 0)
+	{
+		/* reference ranking: movies by training rating count */
+		int32_t		j;
+
+		MrTrainPopularity(r, p, &bench_env, f);
+		for (j = 0; j < ni; j++)
+			f->item_bias[j] = (float) (r->item_ptr[j + 1] - r->item_ptr[j]);
+	}
+	else
+		bench_train(algo, r, p, f);
+	res.seconds = bench_now() - t0;
+
+	/* rating accuracy */
+	for (x = 0; x < test->n; x++)
+	{
+		int32_t		a = find(uids, nu, test->u[x]),
+					b = find(iids, ni, test->i[x]);
+		double		pred = f->global_mean;
+
+		if (a >= 0)
+			pred += f->user_bias[a];
+		if (b >= 0)
+			pred += f->item_bias[b];
+		if (a >= 0 && b >= 0 && f->k > 0)
+			pred += MrDot(f->P + (int64_t) a * f->k, f->Q + (int64_t) b * f->k, f->k);
+		if (pred < rmin)
+			pred = rmin;
+		if (pred > rmax)
+			pred = rmax;
+		sse += (pred - test->r[x]) * (pred - test->r[x]);
+		sae += fabs(pred - test->r[x]);
+	}
+	res.rmse = sqrt(sse / test->n);
+	res.mae = sae / test->n;
+
+	/* ranking: walk test ratings user by user (sorted by user id) */
+	{
+		int64_t    *tu = malloc(sizeof(int64_t) * test->n);
+		int64_t    *tus;
+		int32_t		ntu,
+					z;
+
+		for (x = 0; x < test->n; x++)
+			tu[x] = test->u[x];
+		ntu = distinct(tu, test->n, &tus);
+		/* bucket test ratings by test user */
+		{
+			int64_t    *cnt = calloc(ntu + 1, sizeof(int64_t));
+
+			for (x = 0; x < test->n; x++)
+				cnt[find(tus, ntu, test->u[x]) + 1]++;
+			for (z = 0; z < ntu; z++)
+				cnt[z + 1] += cnt[z];
+			for (x = 0; x < test->n; x++)
+				order[cnt[find(tus, ntu, test->u[x])]++] = x;
+			free(cnt);
+		}
+		x = 0;
+		for (z = 0; z < ntu; z++)
+		{
+			int64_t		start = x,
+						y;
+			int			nrel = 0,
+						top[TOPK],
+						ntop = 0,
+						j;
+			double		dcg = 0,
+						idcg = 0;
+
+			while (x < test->n && test->u[order[x]] == tus[z])
+				x++;
+			for (y = start; y < x; y++)
+				if (test->r[order[y]] >= 4.0f && find(iids, ni, test->i[order[y]]) >= 0)
+					nrel++;
+			/* relevant test items unknown in training count too */
+			nrel = 0;
+			for (y = start; y < x; y++)
+				if (test->r[order[y]] >= 4.0f)
+					nrel++;
+			if (nrel == 0)
+				continue;
+			u = find(uids, nu, tus[z]);
+			memset(seen, 0, ni);
+			if (u >= 0)
+				for (y = r->user_ptr[u]; y < r->user_ptr[u + 1]; y++)
+					seen[r->user_items[y]] = 1;
+			for (j = 0; j < ni; j++)
+			{
+				float		s = f->item_bias[j];
+
+				if (u >= 0)
+				{
+					s += f->user_bias[u];
+					if (f->k > 0)
+						s += MrDot(f->P + (int64_t) u * f->k, f->Q + (int64_t) j * f->k, f->k);
+				}
+				score[j] = s;
+			}
+			for (j = 0; j < ni; j++)
+			{
+				int			q;
+
+				if (seen[j])
+					continue;
+				/* insert j keeping top sorted by score desc, index asc */
+				if (ntop == TOPK && !(score[j] > score[top[TOPK - 1]]))
+					continue;
+				q = ntop < TOPK ? ntop++ : TOPK - 1;
+				while (q > 0 && score[j] > score[top[q - 1]])
+				{
+					top[q] = top[q - 1];
+					q--;
+				}
+				top[q] = j;
+			}
+			for (j = 0; j < ntop; j++)
+			{
+				covered[top[j]] = 1;
+				for (y = start; y < x; y++)
+					if (test->r[order[y]] >= 4.0f &&
+						test->i[order[y]] == iids[top[j]])
+					{
+						dcg += 1.0 / log2(j + 2.0);
+						break;
+					}
+			}
+			for (j = 0; j < (nrel < TOPK ? nrel : TOPK); j++)
+				idcg += 1.0 / log2(j + 2.0);
+			ndcg_sum += dcg / idcg;
+			res.users++;
+		}
+		free(tu);
+		free(tus);
+	}
+	res.ndcg = res.users ? ndcg_sum / res.users : 0;
+	{
+		int32_t		c = 0,
+					j;
+
+		for (j = 0; j < ni; j++)
+			c += covered[j];
+		res.coverage = (double) c / ni;
+	}
+	bench_free_ratings(r);
+	bench_free_factors(f);
+	free(uids);
+	free(iids);
+	free(du);
+	free(di);
+	free(covered);
+	free(score);
+	free(seen);
+	free(order);
+	return res;
+}
+
+/* Apply one key=value override. */
+static void
+set_param(MrTrainParams *p, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	double		v;
+	size_t		n;
+
+	if (eq == NULL)
+	{
+		fprintf(stderr, "expected key=value: %s\n", kv);
+		exit(2);
+	}
+	v = atof(eq + 1);
+	n = eq - kv;
+#define KEY(name) (n == strlen(name) && strncmp(kv, name, n) == 0)
+	if (KEY("factors"))
+		p->factors = (int) v;
+	else if (KEY("iterations"))
+		p->iterations = (int) v;
+	else if (KEY("regularization"))
+		p->regularization = v;
+	else if (KEY("reg_user_bias"))
+		p->reg_user_bias = v;
+	else if (KEY("reg_item_bias"))
+		p->reg_item_bias = v;
+	else if (KEY("learning_rate"))
+		p->learning_rate = v;
+	else if (KEY("lr_decay"))
+		p->lr_decay = v;
+	else if (KEY("init_std"))
+		p->init_std = v;
+	else if (KEY("alpha"))
+		p->alpha = v;
+	else if (KEY("binarize"))
+		p->binarize = v;
+	else if (KEY("cg_steps"))
+		p->cg_steps = (int) v;
+	else if (KEY("use_bias"))
+		p->use_bias = (int) v;
+	else if (KEY("threads"))
+		p->threads = (int) v;
+	else if (KEY("seed"))
+		p->seed = (uint64_t) v;
+	else if (KEY("verbose"))
+		bench_verbose = (int) v;
+	else
+	{
+		fprintf(stderr, "unknown key %.*s\n", (int) n, kv);
+		exit(2);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *dir = getenv("MOVIELENS_DIR");
+	char		path[1024];
+	char	   *algos,
+			   *algo,
+			   *save;
+	int			a;
+
+	if (argc < 3)
+	{
+		fprintf(stderr, "usage: kernels_eval 100k|small|folds ALGO[,ALGO] [key=value ...]\n");
+		return 2;
+	}
+	if (dir == NULL)
+		dir = "/work/shared/datasets/movielens";
+	if (MrBlasLoad() != NULL)
+	{
+		fprintf(stderr, "%s\n", MrBlasLoad());
+		return 2;
+	}
+	algos = strdup(argv[2]);
+	for (algo = strtok_r(algos, ",", &save); algo; algo = strtok_r(NULL, ",", &save))
+	{
+		MrTrainParams p;
+
+		MrDefaultParams(algo, &p);
+		for (a = 3; a < argc; a++)
+			set_param(&p, argv[a]);
+		if (strcmp(argv[1], "folds") == 0)
+		{
+			double		rmse = 0,
+						mae = 0,
+						secs = 0;
+			int			fold;
+
+			for (fold = 1; fold <= 5; fold++)
+			{
+				Triplets	tr = {0},
+							te = {0};
+				Result		res;
+
+				snprintf(path, sizeof(path), "%s/ml-100k/u%d.base", dir, fold);
+				read_file(path, '\t', &tr);
+				snprintf(path, sizeof(path), "%s/ml-100k/u%d.test", dir, fold);
+				read_file(path, '\t', &te);
+				res = run_one(algo, &p, &tr, &te);
+				printf("folds  %-10s u%d  rmse %.4f  mae %.4f  ndcg@10 %.4f  cov@10 %.4f  train %.3fs\n",
+					   algo, fold, res.rmse, res.mae, res.ndcg, res.coverage, res.seconds);
+				rmse += res.rmse;
+				mae += res.mae;
+				secs += res.seconds;
+			}
+			printf("folds  %-10s mean rmse %.4f  mae %.4f  train %.3fs\n",
+				   algo, rmse / 5, mae / 5, secs / 5);
+		}
+		else
+		{
+			Triplets	all = {0},
+						tr = {0},
+						te = {0};
+			Result		res;
+			int64_t		x;
+
+			if (strcmp(argv[1], "100k") == 0)
+			{
+				snprintf(path, sizeof(path), "%s/ml-100k/u.data", dir);
+				read_file(path, '\t', &all);
+			}
+			else
+			{
+				snprintf(path, sizeof(path), "%s/ml-latest-small/ratings.csv", dir);
+				read_file(path, ',', &all);
+			}
+			for (x = 0; x < all.n; x++)
+				trip_add(is_test(all.u[x], all.i[x]) ? &te : &tr,
+						 all.u[x], all.i[x], all.r[x]);
+			res = run_one(algo, &p, &tr, &te);
+			printf("%-6s %-10s rmse %.4f  mae %.4f  ndcg@10 %.4f  cov@10 %.4f  users %d  train %.3fs  (train %ld, test %ld)\n",
+				   argv[1], algo, res.rmse, res.mae, res.ndcg, res.coverage,
+				   res.users, res.seconds, (long) tr.n, (long) te.n);
+		}
+		fflush(stdout);
+	}
+	free(algos);
+	return 0;
+}

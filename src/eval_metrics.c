@@ -1,0 +1,250 @@
+/*
+ * eval_metrics.c: the numerical part of movierec.evaluate().
+ *
+ * Design.  Evaluation ranks, for every test user with at least one
+ * relevant item, every movie seen in training that the user did not rate
+ * in training.  Scores for a block of users come from one sgemm
+ * (P_block x Q^T, plus a per-movie term such as the item bias); each
+ * user's row is then scanned once, in ascending movie order, through a
+ * bounded heap of size k whose root is the worst element kept.  Because
+ * the scan is in ascending movie_id order and a candidate replaces the
+ * root only when strictly better, equal scores keep the smaller movie_id,
+ * which is the tie rule of the definitions:
+ *
+ *   precision@k = hits / k
+ *   recall@k    = hits / min(k, R)
+ *   NDCG@k      = sum over hit ranks r of 1/log2(r + 1), divided by
+ *                 sum_{r = 1}^{min(k, R)} 1/log2(r + 1)
+ *   AP@k        = sum over hit ranks r of (hits within the first r) / r,
+ *                 divided by min(k, R)
+ *
+ * where R is the user's number of relevant test items (rating >=
+ * relevant_min), whether or not the model knows the movie.  The glue
+ * averages these over users.  No PostgreSQL calls here.
+ */
+#include "eval_metrics.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "blas.h"
+
+/* Clip a prediction to [lo, hi]. */
+float
+MrClipRating(double pred, float lo, float hi)
+{
+	if (pred < lo)
+		return lo;
+	if (pred > hi)
+		return hi;
+	return (float) pred;
+}
+
+/* True when (sa, ia) ranks below (sb, ib). */
+static inline int
+worse(float sa, int32_t ia, float sb, int32_t ib)
+{
+	return sa < sb || (sa == sb && ia > ib);
+}
+
+/* Prepare a heap over caller-owned buffers of k elements each. */
+void
+MrTopKInit(MrTopK *h, int k, float *score_buf, int32_t *item_buf)
+{
+	h->k = k;
+	h->n = 0;
+	h->score = score_buf;
+	h->item = item_buf;
+}
+
+/* Empty the heap for the next user. */
+void
+MrTopKReset(MrTopK *h)
+{
+	h->n = 0;
+}
+
+/* Restore the heap below position i (root = worst). */
+static void
+sift_down(MrTopK *h, int i)
+{
+	float		s = h->score[i];
+	int32_t		it = h->item[i];
+
+	for (;;)
+	{
+		int			c = 2 * i + 1;
+
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n &&
+			worse(h->score[c + 1], h->item[c + 1], h->score[c], h->item[c]))
+			c++;
+		if (!worse(h->score[c], h->item[c], s, it))
+			break;
+		h->score[i] = h->score[c];
+		h->item[i] = h->item[c];
+		i = c;
+	}
+	h->score[i] = s;
+	h->item[i] = it;
+}
+
+/* Offer one candidate; NaN scores are ignored. */
+void
+MrTopKPush(MrTopK *h, float score, int32_t item)
+{
+	int			i;
+
+	if (isnan(score) || h->k <= 0)
+		return;
+	if (h->n < h->k)
+	{
+		/* append and sift up */
+		i = h->n++;
+		while (i > 0)
+		{
+			int			p = (i - 1) / 2;
+
+			if (!worse(score, item, h->score[p], h->item[p]))
+				break;
+			h->score[i] = h->score[p];
+			h->item[i] = h->item[p];
+			i = p;
+		}
+		h->score[i] = score;
+		h->item[i] = item;
+		return;
+	}
+	if (!worse(h->score[0], h->item[0], score, item))
+		return;
+	h->score[0] = score;
+	h->item[0] = item;
+	sift_down(h, 0);
+}
+
+/* Write the held items best first; leaves the heap empty. */
+int
+MrTopKDrain(MrTopK *h, int32_t *out)
+{
+	int			n = h->n;
+
+	/* repeatedly remove the worst element and store it from the back */
+	while (h->n > 0)
+	{
+		out[h->n - 1] = h->item[0];
+		h->n--;
+		if (h->n > 0)
+		{
+			h->score[0] = h->score[h->n];
+			h->item[0] = h->item[h->n];
+			sift_down(h, 0);
+		}
+	}
+	return n;
+}
+
+/* Rank one user's candidates (all items minus exclude[]) into out. */
+int
+MrTopKSelect(const float *scores, int32_t n_items,
+			 const int32_t *exclude, int64_t n_exclude,
+			 MrTopK *h, int32_t *out)
+{
+	int64_t		e = 0;
+	int32_t		i;
+
+	MrTopKReset(h);
+	for (i = 0; i < n_items; i++)
+	{
+		while (e < n_exclude && exclude[e] < i)
+			e++;
+		if (e < n_exclude && exclude[e] == i)
+			continue;
+		MrTopKPush(h, scores[i], i);
+	}
+	return MrTopKDrain(h, out);
+}
+
+/* True when item is in the ascending array a[0..n-1]. */
+static int
+contains(const int32_t *a, int n, int32_t item)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (a[mid] == item)
+			return 1;
+		if (a[mid] < item)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return 0;
+}
+
+/* Ranking metrics of one user (see the definitions at the top). */
+void
+MrRankMetrics(const int32_t *top, int n_top, int k,
+			  const int32_t *relevant, int n_rel_listed,
+			  int n_relevant, MrRankStats *out)
+{
+	int			denom = n_relevant < k ? n_relevant : k;
+	double		dcg = 0.0,
+				idcg = 0.0,
+				ap = 0.0;
+	int			hits = 0;
+	int			r;
+
+	memset(out, 0, sizeof(*out));
+	if (k <= 0 || denom <= 0)
+		return;
+	for (r = 0; r < n_top && r < k; r++)
+	{
+		if (!contains(relevant, n_rel_listed, top[r]))
+			continue;
+		hits++;
+		dcg += 1.0 / log2((double) r + 2.0);
+		ap += (double) hits / (double) (r + 1);
+	}
+	for (r = 0; r < denom; r++)
+		idcg += 1.0 / log2((double) r + 2.0);
+	out->hits = hits;
+	out->precision = (double) hits / k;
+	out->recall = (double) hits / denom;
+	out->ndcg = dcg / idcg;
+	out->ap = ap / denom;
+}
+
+/* Scores of a block of users: P_block . Q^T + add (see the header). */
+void
+MrScoreBlock(const float *P, int nb, const float *Q,
+			 int32_t n_items, int k, const float *add, float *out)
+{
+	int			u;
+
+	if (k > 0)
+		mr_blas.sgemm(MrRowMajor, MrNoTrans, MrTrans, nb, n_items, k,
+					  1.0f, P, k, Q, k, 0.0f, out, n_items);
+	for (u = 0; u < nb; u++)
+	{
+		float	   *row = out + (size_t) u * n_items;
+		int32_t		i;
+
+		if (k <= 0)
+		{
+			if (add)
+				memcpy(row, add, sizeof(float) * n_items);
+			else
+				memset(row, 0, sizeof(float) * n_items);
+		}
+		else if (add)
+		{
+			for (i = 0; i < n_items; i++)
+				row[i] += add[i];
+		}
+	}
+}

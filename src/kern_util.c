@@ -1,0 +1,239 @@
+/*
+ * kern_util.c: PRNG, thread fork/join and vector helpers for the kernels.
+ *
+ * Threads.  Kernels parallelise over rows (users or items) whose solves
+ * are independent, so each row's result depends only on shared read-only
+ * inputs and the thread count cannot change a single bit.  Threads are
+ * created per block of rows and joined before the next env->check call:
+ * mf.h requires that no worker is alive when check or progress run,
+ * because in the server they may longjmp out of the kernel.  Creating a
+ * couple of threads per 4096 rows costs microseconds against the
+ * milliseconds of solving those rows.
+ */
+#include "kern_util.h"
+
+#include <math.h>
+#include <pthread.h>
+
+/* One step of splitmix64, used to expand a seed into xoshiro state. */
+static uint64_t
+splitmix64(uint64_t *x)
+{
+	uint64_t	z = (*x += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* Seed the generator; every seed (0 included) gives a valid state. */
+void
+MrRngSeed(MrRng *rng, uint64_t seed)
+{
+	uint64_t	x = seed;
+	int			i;
+
+	for (i = 0; i < 4; i++)
+		rng->s[i] = splitmix64(&x);
+}
+
+/* Left rotation helper for xoshiro. */
+static inline uint64_t
+rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+/* Next 64 random bits (xoshiro256**). */
+uint64_t
+MrRngNext(MrRng *rng)
+{
+	uint64_t   *s = rng->s;
+	uint64_t	result = rotl(s[1] * 5, 7) * 9;
+	uint64_t	t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return result;
+}
+
+/* Uniform double in [0, 1) from the top 53 bits. */
+double
+MrRngUniform(MrRng *rng)
+{
+	return (MrRngNext(rng) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Standard normal draw (Box-Muller, one value per call). */
+double
+MrRngNormal(MrRng *rng)
+{
+	double		u1 = MrRngUniform(rng),
+				u2 = MrRngUniform(rng);
+
+	if (u1 < 1e-300)
+		u1 = 1e-300;
+	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* Uniform integer in [0, n) by multiply-shift (n > 0). */
+uint64_t
+MrRngBelow(MrRng *rng, uint64_t n)
+{
+	return (uint64_t) (((unsigned __int128) MrRngNext(rng) * n) >> 64);
+}
+
+/* Fill x[0..n) with N(0, std^2) draws. */
+void
+MrFillNormal(MrRng *rng, float *x, int64_t n, double std)
+{
+	int64_t		i;
+
+	for (i = 0; i < n; i++)
+		x[i] = (float) (MrRngNormal(rng) * std);
+}
+
+/* Clamp a requested thread count to [1, 64]. */
+int
+MrThreadCount(int requested)
+{
+	if (requested < 1)
+		return 1;
+	if (requested > 64)
+		return 64;
+	return requested;
+}
+
+typedef struct RowTask
+{
+	MrRowFn		fn;
+	void	   *ctx;
+	int			tid;
+	int32_t		begin;
+	int32_t		end;
+} RowTask;
+
+/* pthread entry: run one slice. */
+static void *
+row_task_main(void *arg)
+{
+	RowTask    *t = (RowTask *) arg;
+
+	t->fn(t->ctx, t->tid, t->begin, t->end);
+	return NULL;
+}
+
+/* See kern_util.h. */
+void
+MrParallelRows(int32_t n, int threads, MrRowFn fn, void *ctx,
+			   const MrKernelEnv *env)
+{
+	int32_t		start;
+
+	threads = MrThreadCount(threads);
+	for (start = 0; start < n; start += MR_ROW_BLOCK)
+	{
+		int32_t		end = start + MR_ROW_BLOCK < n ? start + MR_ROW_BLOCK : n;
+		int32_t		len = end - start;
+		int			nt = threads;
+		RowTask		task[64];
+		pthread_t	tids[64];
+		int			started[64];
+		int			t;
+
+		if (env != NULL && env->check != NULL)
+			env->check(env->arg);
+		if (len < 64 * nt)
+			nt = 1;
+		for (t = 0; t < nt; t++)
+		{
+			task[t].fn = fn;
+			task[t].ctx = ctx;
+			task[t].tid = t;
+			task[t].begin = start + (int32_t) ((int64_t) len * t / nt);
+			task[t].end = start + (int32_t) ((int64_t) len * (t + 1) / nt);
+			started[t] = 0;
+		}
+		for (t = 1; t < nt; t++)
+			started[t] = pthread_create(&tids[t], NULL, row_task_main, &task[t]) == 0;
+		row_task_main(&task[0]);
+		for (t = 1; t < nt; t++)
+		{
+			if (started[t])
+				pthread_join(tids[t], NULL);
+			else
+				row_task_main(&task[t]);	/* could not start: run it here */
+		}
+	}
+	if (env != NULL && env->check != NULL)
+		env->check(env->arg);
+}
+
+/* Dot product with four independent accumulators. */
+float
+MrDot(const float *a, const float *b, int n)
+{
+	float		s0 = 0,
+				s1 = 0,
+				s2 = 0,
+				s3 = 0;
+	int			j = 0;
+
+	for (; j + 4 <= n; j += 4)
+	{
+		s0 += a[j] * b[j];
+		s1 += a[j + 1] * b[j + 1];
+		s2 += a[j + 2] * b[j + 2];
+		s3 += a[j + 3] * b[j + 3];
+	}
+	for (; j < n; j++)
+		s0 += a[j] * b[j];
+	return (s0 + s1) + (s2 + s3);
+}
+
+/* Mean rating, accumulated in double. */
+double
+MrGlobalMean(const MrRatings *r)
+{
+	double		sum = 0;
+	int64_t		x;
+
+	if (r->nnz <= 0)
+		return 0;
+	for (x = 0; x < r->nnz; x++)
+		sum += r->user_vals[x];
+	return sum / (double) r->nnz;
+}
+
+/* Training RMSE of the full prediction (no clipping). */
+double
+MrTrainRmse(const MrRatings *r, const MrFactors *f)
+{
+	double		sse = 0;
+	int32_t		u;
+
+	if (r->nnz <= 0)
+		return 0;
+	for (u = 0; u < r->n_users; u++)
+	{
+		int64_t		x;
+		const float *pu = (f->k > 0 && f->P && f->Q) ? f->P + (int64_t) u * f->k : NULL;
+
+		for (x = r->user_ptr[u]; x < r->user_ptr[u + 1]; x++)
+		{
+			int32_t		i = r->user_items[x];
+			double		pred = f->global_mean + f->user_bias[u] + f->item_bias[i];
+			double		e;
+
+			if (pu)
+				pred += MrDot(pu, f->Q + (int64_t) i * f->k, f->k);
+			e = r->user_vals[x] - pred;
+			sse += e * e;
+		}
+	}
+	return sqrt(sse / (double) r->nnz);
+}

@@ -1,0 +1,123 @@
+/*
+ * mf_defaults.c: tuned default parameters and workspace estimates.
+ *
+ * The defaults make train('m') with no params good on MovieLens; the
+ * numbers and the measurements behind them are in doc/kernels.md.  Every
+ * algorithm starts from common values and overrides what matters to it.
+ * Keys a kernel ignores keep neutral values so the resolved params stored
+ * with a model are still meaningful.
+ */
+#include "mf_defaults.h"
+#include "kern_util.h"
+
+#include <string.h>
+
+/* See mf_defaults.h. */
+int
+MrAlgorithmKnown(const char *algorithm)
+{
+	static const char *const names[] = {"popularity", "baseline", "als", "svd", "ials"};
+	int			i;
+
+	if (algorithm == NULL)
+		return 0;
+	for (i = 0; i < 5; i++)
+		if (strcmp(algorithm, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* See mf_defaults.h. */
+void
+MrDefaultParams(const char *algorithm, MrTrainParams *p)
+{
+	memset(p, 0, sizeof(*p));
+	/* common values */
+	p->factors = 64;
+	p->iterations = 15;
+	p->regularization = 2.0;
+	p->reg_user_bias = 5.0;
+	p->reg_item_bias = 2.0;
+	p->learning_rate = 0.005;
+	p->lr_decay = 1.0;
+	p->init_std = 0.1;
+	p->alpha = 0.0;
+	p->binarize = 0.0;
+	p->cg_steps = 3;
+	p->use_bias = 1;
+	p->threads = 2;
+	p->seed = 42;
+
+	if (algorithm == NULL)
+		return;
+	if (strcmp(algorithm, "popularity") == 0)
+	{
+		/* reg_item_bias is the damping m of the damped mean */
+		p->factors = 0;
+		p->iterations = 1;
+		p->regularization = 0;
+		p->reg_user_bias = 0;
+		p->reg_item_bias = 10.0;
+		p->use_bias = 1;
+	}
+	else if (strcmp(algorithm, "baseline") == 0)
+	{
+		/* Surprise BaselineOnly, method 'als' */
+		p->factors = 0;
+		p->iterations = 10;
+		p->regularization = 0;
+		p->reg_user_bias = 15.0;
+		p->reg_item_bias = 10.0;
+	}
+	else if (strcmp(algorithm, "svd") == 0)
+	{
+		p->factors = 50;
+		p->iterations = 40;
+		p->regularization = 0.05;
+		p->reg_user_bias = 0.02;
+		p->reg_item_bias = 0.02;
+		p->learning_rate = 0.01;
+		p->lr_decay = 0.95;
+		p->init_std = 0.1;
+		p->threads = 1;
+	}
+	else if (strcmp(algorithm, "ials") == 0)
+	{
+		p->factors = 64;
+		p->iterations = 15;
+		p->regularization = 250.0;
+		p->alpha = 40.0;
+		p->binarize = 4.0;
+		p->cg_steps = 3;
+		p->init_std = 0.01;
+		p->use_bias = 0;
+		p->reg_user_bias = 0;
+		p->reg_item_bias = 0;
+	}
+}
+
+/* See mf_defaults.h. */
+int
+MrModelFactors(const char *algorithm, const MrTrainParams *p)
+{
+	if (algorithm != NULL &&
+		(strcmp(algorithm, "popularity") == 0 || strcmp(algorithm, "baseline") == 0))
+		return 0;
+	return p->factors;
+}
+
+/* See mf.h: bytes a kernel allocates through env beyond ratings and factors. */
+size_t
+MrKernelWorkspace(const char *algorithm, const MrRatings *r,
+				  const MrTrainParams *p)
+{
+	if (algorithm == NULL)
+		return 0;
+	if (strcmp(algorithm, "als") == 0)
+		return MrAlsWorkspace(r, p);
+	if (strcmp(algorithm, "svd") == 0)
+		return MrSvdWorkspace(r, p);
+	if (strcmp(algorithm, "ials") == 0)
+		return MrIalsWorkspace(r, p);
+	return 0;
+}
