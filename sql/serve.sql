@@ -1,6 +1,10 @@
 -- Serving: recommend and friends against a small model written with SQL,
 -- checked against brute force computed from the factor tables.
 SET search_path TO movierec, public;
+-- One transaction from an empty registry and rating table: the other
+-- tests' rows come back with the ROLLBACK at the end.
+BEGIN;
+DO $$ BEGIN DELETE FROM movierec.ratings; DELETE FROM movierec.models; END $$;
 -- A 4-factor ALS model: 200 movies (ids 3, 6, ..., 600), 40 users.
 INSERT INTO models (model_id, model_name, version, algorithm, params, source, n_users, n_movies,
                     n_factors, global_mean, created_at)
@@ -188,5 +192,4 @@ SELECT count(*) AS recommendations_before_drop FROM recommendations;
 DELETE FROM models WHERE model_id IN (1001, 1003);
 SELECT count(*) AS recommendations_left FROM recommendations;
 SELECT err($$SELECT * FROM recommend(1)$$);
-DELETE FROM ratings;
-DROP FUNCTION public.brute_topk, public.rec_ids, public.err;
+ROLLBACK;
