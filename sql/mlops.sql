@@ -35,8 +35,10 @@ SELECT (SELECT checksum FROM _snapshot_stats('mo_syn', 'user_id', 'movie_id', 'r
 -- {"snapshot": "copy"} materializes the rows; retrain() reproduces the
 -- model bit for bit after the ratings changed.
 ------------------------------------------------------------------------
-SELECT run_training_job(0, 'mo_repro', 'als', '{"snapshot": "copy", "factors": 8, "iterations": 5, "seed": 3}',
-                        'mo_syn', 'user_id', 'movie_id', 'rating', 'never') AS m2 \gset
+-- a bad snapshot value is refused before anything is written
+SELECT train('mo_repro', 'als', '{"snapshot": "yes"}', 'mo_syn');
+SELECT train('mo_repro', 'als', '{"snapshot": "copy", "factors": 8, "iterations": 5, "seed": 3}',
+             'mo_syn') AS m2 \gset
 SELECT snapshot_id AS s1 FROM models WHERE model_id = :m2 \gset
 SELECT s.source, s.n_rows, s.rows_table = format('movierec.snapshot_%s', s.snapshot_id) AS copied,
        s.checksum = (SELECT checksum FROM _snapshot_stats('mo_syn', 'user_id', 'movie_id', 'rating')) AS same_rows,

@@ -28,6 +28,8 @@
 #include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
@@ -38,6 +40,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "mf_defaults.h"
 #include "movierec.h"
@@ -227,6 +230,77 @@ MrCheckReadEstimate(Oid relid, MrTrainMem *mem)
 						   "reading the ratings, estimated from the table's statistics");
 }
 
+/*
+ * Take the "snapshot" key out of params: NULL when absent, else "copy" or
+ * "record" (anything else is an error).  *rest gets params without it.
+ */
+static char *
+MrTakeSnapshotParam(Jsonb *given, Jsonb **rest)
+{
+	JsonbValue	key;
+	JsonbValue *v;
+
+	*rest = given;
+	if (!JB_ROOT_IS_OBJECT(given))
+		return NULL;			/* MrResolveParams reports it */
+	key.type = jbvString;
+	key.val.string.val = "snapshot";
+	key.val.string.len = strlen("snapshot");
+	v = findJsonbValueFromContainer(&given->root, JB_FOBJECT, &key);
+	if (v == NULL)
+		return NULL;
+	if (v->type != jbvString ||
+		!((v->val.string.len == 4 && strncmp(v->val.string.val, "copy", 4) == 0) ||
+		  (v->val.string.len == 6 && strncmp(v->val.string.val, "record", 6) == 0)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("params key \"snapshot\" must be \"copy\" or \"record\""),
+				 errhint("\"copy\" materializes the training rows so that movierec.retrain() can reproduce the model; every run records a snapshot anyway.")));
+	*rest = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(given),
+											   CStringGetTextDatum("snapshot")));
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/*
+ * Materialize the source with movierec.take_snapshot() and return the
+ * table that holds the copy; training then reads exactly those rows.
+ */
+static Oid
+MrCopySnapshot(Oid source, char *cols[3])
+{
+	Oid			argtypes[4] = {REGCLASSOID, NAMEOID, NAMEOID, NAMEOID};
+	Datum		args[4];
+	NameData	names[3];
+	bool		isnull;
+	Oid			copy;
+
+	for (int i = 0; i < 3; i++)
+	{
+		namestrcpy(&names[i], cols[i]);
+		args[i + 1] = NameGetDatum(&names[i]);
+	}
+	args[0] = ObjectIdGetDatum(source);
+	SPI_connect();
+	/* two statements: the second must see the row the first inserted */
+	if (SPI_execute_with_args("SELECT movierec.take_snapshot($1, true, $2, $3, $4)",
+							  4, argtypes, args, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not materialize a snapshot of relation %u", source);
+	args[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	argtypes[0] = INT8OID;
+	if (SPI_execute_with_args("SELECT rows_table::regclass::oid FROM movierec.snapshots "
+							  "WHERE snapshot_id = $1",
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "snapshot of relation %u has no rows table", source);
+	copy = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	cols[0] = "user_id";
+	cols[1] = "movie_id";
+	cols[2] = "rating";
+	return copy;
+}
+
 PG_FUNCTION_INFO_V1(movierec_train);
 
 /*
@@ -251,6 +325,8 @@ movierec_train(PG_FUNCTION_ARGS)
 	instr_time	t0,
 				t1;
 	volatile int64 model_id = 0;
+	char	   *snapshot;
+	volatile bool pushed_snapshot = false;
 
 	MrArgNotNull(fcinfo, 0, "model_name");
 	MrArgNotNull(fcinfo, 1, "algorithm");
@@ -277,6 +353,7 @@ movierec_train(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown algorithm \"%s\"", algorithm),
 				 errhint("Use one of popularity, baseline, als, svd, ials.")));
+	snapshot = MrTakeSnapshotParam(given, &given);
 	MrResolveParams(algorithm, given, &params);
 	/* refuse before the work, not when the model is written */
 	if (XactReadOnly)
@@ -285,6 +362,15 @@ movierec_train(PG_FUNCTION_ARGS)
 				 errmsg("cannot train a model in a read-only transaction"),
 				 errhint("Train on the primary server, outside BEGIN READ ONLY: a model is stored as rows.")));
 	MrCheckStorePrivileges();
+	if (snapshot != NULL && strcmp(snapshot, "copy") == 0)
+	{
+		source = MrCopySnapshot(source, cols);
+		/* read the copy with a snapshot that sees it */
+		CommandCounterIncrement();
+		PushCopiedSnapshot(GetActiveSnapshot());
+		UpdateActiveSnapshotCommandId();
+		pushed_snapshot = true;
+	}
 	if (strcmp(algorithm, "als") == 0 || strcmp(algorithm, "svd") == 0 ||
 		strcmp(algorithm, "ials") == 0)
 		MrEnsureBlas();
@@ -300,6 +386,8 @@ movierec_train(PG_FUNCTION_ARGS)
 	{
 		/* read */
 		MrReadRatings(source, cols[0], cols[1], cols[2], &mem, &data);
+		if (pushed_snapshot)
+			PopActiveSnapshot();
 		if (mr_train_verbose)
 			ereport(NOTICE,
 					(errmsg("training \"%s\" (%s): read " INT64_FORMAT " ratings of %d users and %d movies",
@@ -343,6 +431,11 @@ movierec_train(PG_FUNCTION_ARGS)
 		row.model_name = model_name;
 		row.algorithm = algorithm;
 		row.params = MrParamsToJsonb(algorithm, &params);
+		if (snapshot != NULL)
+			row.params = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat,
+															JsonbPGetDatum(row.params),
+															DirectFunctionCall1(jsonb_in,
+																				CStringGetDatum(psprintf("{\"snapshot\": \"%s\"}", snapshot)))));
 		row.source = quote_qualified_identifier(get_namespace_name(get_rel_namespace(source)),
 												get_rel_name(source));
 		row.user_col = cols[0];

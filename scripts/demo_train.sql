@@ -1,0 +1,62 @@
+-- scripts/demo_train.sql: the training part of `make demo`.
+-- Evaluates three models on the fixed hash split, then trains the
+-- production models on all ratings and shows top-10 lists with titles.
+\set ON_ERROR_STOP 1
+\pset footer off
+DROP TABLE IF EXISTS movierec.ratings_train, movierec.ratings_test;
+
+\echo
+\echo '== hash split: a rating (u, i) is test iff ((u*100003 + i)*48271) % 2147483647 % 5 = 0'
+SELECT * FROM movierec.split('movierec.ratings', 'hash');
+
+\echo '== training on the 80% and evaluating on the 20% (k = 10, relevant = rated >= 4)'
+CREATE TEMP TABLE demo_eval AS
+SELECT algorithm,
+       movierec.evaluate(movierec.train('demo_eval_' || algorithm, algorithm, '{}',
+                                        'movierec.ratings_train'),
+                         'movierec.ratings_test') AS e
+  FROM unnest(ARRAY['popularity', 'baseline', 'als', 'svd', 'ials']) AS algorithm;
+SELECT algorithm,
+       round((e->>'rmse')::numeric, 4) AS rmse,
+       round((e->>'mae')::numeric, 4) AS mae,
+       round((e->>'precision_at_k')::numeric, 4) AS "precision@10",
+       round((e->>'ndcg_at_k')::numeric, 4) AS "ndcg@10",
+       round((e->>'coverage_at_k')::numeric, 4) AS "coverage@10"
+  FROM demo_eval;
+\echo 'rmse/mae are for rating models (ials scores are preferences, not ratings);'
+\echo 'ials is the top-k model: compare its ndcg@10 and coverage with popularity.'
+DROP TABLE movierec.ratings_train, movierec.ratings_test;
+SELECT count(movierec.drop_model(model_id)) AS dropped_eval_models
+  FROM movierec.models WHERE model_name LIKE 'demo_eval_%';
+
+\echo '== production models on all ratings'
+SELECT movierec.train('demo_ratings', 'als') AS als_model_id \gset
+SELECT movierec.train('demo_topk', 'ials') AS ials_model_id \gset
+SELECT movierec.promote(:ials_model_id) \gset
+SELECT model_id, model_name, algorithm, n_users, n_movies, n_ratings,
+       round(train_seconds::numeric, 2) AS train_seconds, stage
+  FROM movierec.models ORDER BY model_id;
+
+\echo '== top-10 for three users (movierec.recommend, production model demo_topk)'
+SELECT u.user_id, r.rank, m.title, m.year, round(r.score::numeric, 3) AS score
+  FROM (SELECT user_id FROM movierec.ratings GROUP BY user_id ORDER BY user_id LIMIT 3) u,
+       LATERAL movierec.recommend(u.user_id, 10) r
+  JOIN movierec.movies m USING (movie_id)
+ ORDER BY u.user_id, r.rank;
+
+\echo '== a brand-new user who liked three movies (recommend_for_ratings, no retraining)'
+SELECT r.rank, m.title, m.year
+  FROM movierec.recommend_for_ratings(
+         (SELECT array_agg(movie_id ORDER BY movie_id) FROM
+            (SELECT movie_id FROM movierec.movies ORDER BY movie_id LIMIT 3) s),
+         ARRAY[5, 5, 4]::real[], 10) r
+  JOIN movierec.movies m USING (movie_id)
+ ORDER BY r.rank;
+
+\echo '== movies similar to the most rated one (cosine over als item factors)'
+SELECT r.rank, m.title, round(r.similarity::numeric, 3) AS similarity
+  FROM movierec.similar_movies(
+         (SELECT movie_id FROM movierec.ratings GROUP BY movie_id ORDER BY count(*) DESC, movie_id LIMIT 1),
+         5, 'demo_ratings') r
+  JOIN movierec.movies m USING (movie_id)
+ ORDER BY r.rank;
