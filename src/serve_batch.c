@@ -34,10 +34,12 @@
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 
 #include "blas.h"
@@ -164,6 +166,18 @@ load_rated(MrServeModel *m, BatchUsers *u)
 	int32	   *pi = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * cap);
 	int64	   *fill;
 
+	/* a direct scan skips the executor's checks: make them */
+	{
+		AclResult	acl = pg_class_aclcheck(MrServeRelid(MR_REL_RATINGS), GetUserId(), ACL_SELECT);
+
+		if (acl != ACLCHECK_OK)
+			aclcheck_error(acl, OBJECT_TABLE, "ratings");
+		if (check_enable_rls(MrServeRelid(MR_REL_RATINGS), InvalidOid, false) == RLS_ENABLED)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("movierec serving does not support row level security on \"ratings\""),
+					 errhint("Disable row level security on the table, or serve as a role that bypasses it.")));
+	}
 	rel = table_open(MrServeRelid(MR_REL_RATINGS), AccessShareLock);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	slot = table_slot_create(rel, NULL);

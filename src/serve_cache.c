@@ -41,6 +41,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -491,6 +492,18 @@ MrServeGetModel(text *model_arg)
 		serve_reset_models();
 	serve_resolve_oids();
 	MrEnsureBlas();
+
+	/* the cache may have been filled under another role: check every call */
+	{
+		AclResult	acl = pg_class_aclcheck(models_relid, GetUserId(), ACL_SELECT);
+
+		if (acl == ACLCHECK_OK)
+			acl = pg_class_aclcheck(item_factors_relid, GetUserId(), ACL_SELECT);
+		if (acl != ACLCHECK_OK)
+			aclcheck_error(acl, OBJECT_TABLE,
+						   pg_class_aclcheck(models_relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK
+						   ? "models" : "item_factors");
+	}
 
 	for (i = 0; i < n_names; i++)
 		if ((key == NULL) ? names[i].is_null

@@ -34,10 +34,13 @@
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/lsyscache.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 
 /* column numbers in movierec.ratings and movierec.user_factors */
@@ -90,6 +93,26 @@ user_reserve(int32 n, int k)
 	}
 }
 
+/*
+ * The hot path scans tables directly, which skips the executor's
+ * permission checks: make them here (the caller needs SELECT, and row
+ * level security, which a direct scan would bypass, is refused).
+ */
+static void
+check_select(Oid relid)
+{
+	AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("movierec serving does not support row level security on \"%s\"",
+						get_rel_name(relid)),
+				 errhint("Disable row level security on the table, or serve as a role that bypasses it.")));
+}
+
 /* Read the user's current ratings (sorted by movie_id) into user. */
 static void
 read_ratings(int64 user_id)
@@ -101,6 +124,7 @@ read_ratings(int64 user_id)
 	ScanKeyData key;
 	int32		n = 0;
 
+	check_select(MrServeRelid(MR_REL_RATINGS));
 	rel = table_open(MrServeRelid(MR_REL_RATINGS), AccessShareLock);
 	idx = index_open(MrServeRelid(MR_REL_RATINGS_PKEY), AccessShareLock);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(user_id));
@@ -145,6 +169,7 @@ read_user_factors(MrServeModel *m, int64 user_id)
 	ScanKeyData key[2];
 	bool		found = false;
 
+	check_select(MrServeRelid(MR_REL_USER_FACTORS));
 	rel = table_open(MrServeRelid(MR_REL_USER_FACTORS), AccessShareLock);
 	idx = index_open(MrServeRelid(MR_REL_USER_FACTORS_PKEY), AccessShareLock);
 	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(m->model_id));
