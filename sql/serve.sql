@@ -177,6 +177,21 @@ SELECT err(q) FROM (VALUES
   ($$SELECT recommend_all('pop')$$),
   ($$SELECT recommend_all('tiny', 0)$$),
   ($$SELECT movierec.serve_invalidate()$$)) t(q);
+-- privileges: the tables read directly need SELECT too
+CREATE ROLE regress_serve_reader;
+GRANT USAGE ON SCHEMA movierec TO regress_serve_reader;
+GRANT SELECT ON models, item_factors TO regress_serve_reader;
+SET ROLE regress_serve_reader;
+SELECT err($$SELECT * FROM movierec.recommend(7, 3, 'tiny')$$);
+RESET ROLE;
+GRANT SELECT ON ratings TO regress_serve_reader;
+SET ROLE regress_serve_reader;
+SELECT err($$SELECT * FROM movierec.recommend(7, 3, 'tiny')$$);
+RESET ROLE;
+GRANT SELECT ON user_factors TO regress_serve_reader;
+SET ROLE regress_serve_reader;
+SELECT err($$SELECT count(*) FROM movierec.recommend(7, 3, 'tiny')$$);
+RESET ROLE;
 -- errors change nothing
 SELECT count(*) AS rows_kept FROM recommendations WHERE model_id = 1001;
 -- A null user gives an empty result; an unknown user gets popularity.
