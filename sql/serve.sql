@@ -142,6 +142,16 @@ SELECT path, reason FROM recommend_explain_path(7);
 SELECT path FROM recommend_explain_path(7, '1001');
 UPDATE models SET stage = 'production' WHERE model_id = 1001;
 SELECT path, reason FROM recommend_explain_path(7);
+-- two names in production: the latest promotion wins, then the newest
+INSERT INTO models (model_id, model_name, version, algorithm, source, n_factors, global_mean, stage, created_at)
+VALUES (1004, 'pop2', 1, 'popularity', 'movierec.ratings', 0, 3.5, 'production', '2022-01-01');
+INSERT INTO item_factors (model_id, movie_id, bias, n_ratings, mean_rating)
+SELECT 1004, movie_id, bias, n_ratings, mean_rating FROM item_factors WHERE model_id = 1001;
+SELECT reason FROM recommend_explain_path(7);
+INSERT INTO deployments (model_name, action, to_model_id, reason) VALUES ('tiny', 'promote', 1001, 'test');
+UPDATE models SET stage = 'production' WHERE model_id = 1001;  -- as promote() does
+SELECT reason FROM recommend_explain_path(7);
+DELETE FROM models WHERE model_id = 1004;
 -- Bad input: each error has a code, a message and a hint.
 CREATE FUNCTION public.err(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE

@@ -220,7 +220,8 @@ serve_query_id(const char *sql, Oid argtype, Datum arg, int64 *out)
 
 /*
  * Which model an argument names: NULL -> the production model (several
- * names in production: the most recently created), else the newest
+ * names in production: the most recently promoted or rolled back to in
+ * movierec.deployments, then the most recently created), else the newest
  * model; a name -> its production version, else its newest version; a
  * string of digits that is not a name -> that model_id.
  */
@@ -234,8 +235,12 @@ serve_resolve_name(const char *key)
 		elog(ERROR, "SPI_connect failed");
 	if (key == NULL)
 	{
-		found = serve_query_id("SELECT model_id FROM movierec.models "
-							   "ORDER BY stage = 'production' DESC, created_at DESC, model_id DESC LIMIT 1",
+		found = serve_query_id("SELECT m.model_id FROM movierec.models m "
+							   "LEFT JOIN LATERAL (SELECT max(d.deployment_id) AS dep "
+							   "FROM movierec.deployments d WHERE d.to_model_id = m.model_id "
+							   "AND d.action IN ('promote', 'rollback')) d ON m.stage = 'production' "
+							   "ORDER BY m.stage = 'production' DESC, d.dep DESC NULLS LAST, "
+							   "m.created_at DESC, m.model_id DESC LIMIT 1",
 							   InvalidOid, (Datum) 0, &id);
 		if (!found)
 			ereport(ERROR,
