@@ -13,8 +13,8 @@ SELECT function_returns('movierec', 'predict', ARRAY['bigint', 'bigint', 'text']
 SELECT function_returns('movierec', 'recommend_all', ARRAY['text', 'integer'], 'bigint');
 SELECT volatility_is('movierec', 'recommend', ARRAY['bigint', 'integer', 'text', 'boolean', 'bigint[]'], 'stable');
 SELECT col_is_pk('movierec', 'recommendations', ARRAY['model_id', 'user_id', 'rank'], 'recommendations keyed by model, user and rank');
-SELECT has_trigger('movierec', 'models', 'serve_invalidate');
-SELECT has_trigger('movierec', 'item_factors', 'serve_invalidate');
+SELECT has_trigger('movierec', 'models', 'serve_invalidate', 'models changes invalidate the serving cache');
+SELECT has_trigger('movierec', 'item_factors', 'serve_invalidate', 'item factor changes invalidate the serving cache');
 SELECT throws_ok($$SELECT * FROM movierec.recommend(1, 0)$$, '22023');
 SELECT throws_ok($$SELECT * FROM movierec.recommend_for_ratings('{1, 2}', '{4}')$$, '2202E');
 SELECT is_empty($$SELECT * FROM movierec.recommend(NULL)$$, 'a null user gives an empty result');
