@@ -56,10 +56,16 @@ extern int	MrServeTopKSelect(const float *scores, int32_t n, int k,
 /* Items per panel of the packed item layout (serve_scan.c). */
 #define MR_PANEL 16
 
+/* Largest k the SIMD variants take (wider models use the plain loop). */
+#define MR_SERVE_SCAN_MAX_K 1024
+
 /* Elements of the packed bfloat16 copy of n x k factors (padded to a panel). */
 extern size_t MrPackedCount(int32_t n, int k);
 
-/* Pack Q (n x k row-major) as bfloat16 panels: packed[b][f][j] = Q[16 b + j][f]. */
+/*
+ * Pack Q (n x k row-major) as bfloat16 panels of 16 items, factors in
+ * pairs: packed[b][f / 2][j][f % 2] = Q[16 b + j][f] (k padded to even).
+ */
 extern void MrPackItems(const float *Q, int32_t n, int k, uint16_t *packed);
 
 /* c_k of the error bound |approx - exact| <= c_k |q| |p|. */
@@ -80,7 +86,8 @@ extern float MrScoreExact(const float *q, int k, const float *p, float bias);
 
 /*
  * Name of the approximate-pass variant in use.  mode 0: as is; 1: switch
- * to the plain C loop (tests); 2: choose the best variant again.
+ * to the plain C loop (tests); 2: choose the best variant again; 3: the
+ * AVX-512F variant if the CPU has it (tests).
  */
 extern const char *MrScoreKernelName(int mode);
 

@@ -12,15 +12,20 @@
  *
  *  1. keeps a second copy of the item factors in bfloat16 (the upper 16
  *     bits of a float, rounded to nearest even: relative error <= 2^-9),
- *     packed in panels of MR_PANEL (16) consecutive items, factor-major
- *     inside a panel: panel[b][f][j] = Q[16 b + j][f].  A panel is scored
- *     with k fused multiply-adds of 16 lanes (p[f] broadcast, no
- *     horizontal sums), four panels at a time to hide FMA latency.  That
- *     reads 8 MB instead of 16 MB at ml-25m scale;
+ *     packed in panels of MR_PANEL (16) consecutive items with the factors
+ *     in pairs: panel[b][f / 2][j][f % 2] = Q[16 b + j][f].  One 512-bit
+ *     load is then one factor pair of 16 items: with AVX512_BF16 a single
+ *     VDPBF16PS (p rounded to bf16 as well) accumulates both products into
+ *     16 float lanes; with plain AVX-512 two shifts/masks and two fused
+ *     multiply-adds do.  No horizontal sums; several panels per step hide
+ *     the latency.  That reads 8 MB instead of 16 MB at ml-25m scale, and
+ *     about a third of the instructions of a float pass;
  *  2. bounds the error of that approximate score a_i against the exact
  *     float score s_i:  |a_i - s_i| <= e_i = c_k |q_i| |p|  with
- *     c_k = 2^-9 + 4 k 2^-24 (bf16 rounding of every q_if, plus the float
- *     rounding of both sums, with Cauchy-Schwarz for sum |q_if p_f|);
+ *     c_k = 2^-8 + 2^-17 + 4 k 2^-24 (bf16 rounding of q and p and of
+ *     their product terms, plus the float rounding of both sums, with
+ *     Cauchy-Schwarz for sum |q_if p_f|), and a tiny absolute slack for
+ *     products that VDPBF16PS flushes to zero;
  *  3. takes tau = the k-th largest lower bound a_i - e_i; every item of
  *     the exact top k has a_i + e_i >= tau, so only those candidates are
  *     rescored exactly from the float rows, in the same summation order
@@ -30,9 +35,10 @@
  *     just mean more candidates (all of them at worst), never a wrong
  *     answer.
  *
- * The AVX-512 variant is compiled with a target attribute and chosen at
+ * The AVX-512 variants are compiled with target attributes and chosen at
  * run time from CPUID; the plain C loop is the reference and the
- * fallback, and gives bit-identical approximate scores.
+ * fallback (the AVX-512F variant gives bit-identical scores; the BF16 one
+ * differs within the bound, which is all correctness needs).
  *
  * Plain C over arrays: no PostgreSQL calls (unit tested in
  * test/unit/serve_scan.c).
@@ -69,24 +75,32 @@ from_bf16(uint16_t h)
 	return x;
 }
 
+/* Factors padded to an even count: the layout stores them in pairs. */
+static inline int
+kpad(int k)
+{
+	return k + (k & 1);
+}
+
 size_t
 MrPackedCount(int32_t n, int k)
 {
 	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
 
-	return panels * MR_PANEL * (size_t) k;
+	return panels * MR_PANEL * (size_t) kpad(k);
 }
 
 void
 MrPackItems(const float *Q, int32_t n, int k, uint16_t *packed)
 {
 	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
+	int			kp = kpad(k);
 	size_t		b;
 
 	memset(packed, 0, sizeof(uint16_t) * MrPackedCount(n, k));
 	for (b = 0; b < panels; b++)
 	{
-		uint16_t   *dst = packed + b * MR_PANEL * k;
+		uint16_t   *dst = packed + b * MR_PANEL * kp;
 		int			j;
 
 		for (j = 0; j < MR_PANEL; j++)
@@ -96,8 +110,9 @@ MrPackItems(const float *Q, int32_t n, int k, uint16_t *packed)
 
 			if (i >= (size_t) n)
 				break;
+			/* pair f/2 of item j: (factor f, factor f + 1) side by side */
 			for (f = 0; f < k; f++)
-				dst[(size_t) f * MR_PANEL + j] = to_bf16(Q[i * k + f]);
+				dst[(size_t) (f / 2) * 2 * MR_PANEL + 2 * j + (f & 1)] = to_bf16(Q[i * k + f]);
 		}
 	}
 }
@@ -105,20 +120,26 @@ MrPackItems(const float *Q, int32_t n, int k, uint16_t *packed)
 double
 MrApproxErrorScale(int k)
 {
-	return ldexp(1.0, -9) + 4.0 * k * ldexp(1.0, -24);
+	/*
+	 * bf16 rounding of q (2^-9) and, in the AVX512_BF16 variant, of p
+	 * (2^-9 more, plus their product 2^-18), and the float rounding of both
+	 * sums (k 2^-24 each, with room to spare).
+	 */
+	return ldexp(1.0, -8) + ldexp(1.0, -17) + 4.0 * k * ldexp(1.0, -24);
 }
 
-/* Reference: one panel at a time, 16 lanes, f in order. */
+/* Reference: one panel at a time, 16 lanes, f in order, float p. */
 static void
 approx_plain(const uint16_t *packed, int32_t n, int k, const float *p,
 			 const float *bias, float *y)
 {
 	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
+	int			kp = kpad(k);
 	size_t		b;
 
 	for (b = 0; b < panels; b++)
 	{
-		const uint16_t *src = packed + b * MR_PANEL * k;
+		const uint16_t *src = packed + b * MR_PANEL * kp;
 		float		acc[MR_PANEL];
 		int			f,
 					j;
@@ -127,7 +148,8 @@ approx_plain(const uint16_t *packed, int32_t n, int k, const float *p,
 			acc[j] = 0.0f;
 		for (f = 0; f < k; f++)
 			for (j = 0; j < MR_PANEL; j++)
-				acc[j] = fmaf(from_bf16(src[(size_t) f * MR_PANEL + j]), p[f], acc[j]);
+				acc[j] = fmaf(from_bf16(src[(size_t) (f / 2) * 2 * MR_PANEL + 2 * j + (f & 1)]),
+							  p[f], acc[j]);
 		for (j = 0; j < MR_PANEL && b * MR_PANEL + j < (size_t) n; j++)
 			y[b * MR_PANEL + j] = acc[j] + (bias ? bias[b * MR_PANEL + j] : 0.0f);
 	}
@@ -147,46 +169,101 @@ store16(__m512 acc, const float *bias, float *y, size_t base, long m)
 	_mm512_mask_storeu_ps(y + base, mask, acc);
 }
 
-/* 16 bf16 values -> 16 floats */
-__attribute__((target("avx512f")))
-static inline __m512
-load16(const uint16_t *s)
-{
-	__m256i		h = _mm256_loadu_si256((const __m256i *) s);
-
-	return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
-/* AVX-512: four panels (64 items) per step. */
+/*
+ * AVX-512F: a 512-bit load holds one factor pair of 16 items; the even
+ * factor is the low half of each 32-bit lane (shift it up), the odd one
+ * the high half (mask the low half away).  Same operations, in the same
+ * order, as approx_plain: identical results.  Two panels per step.
+ */
 __attribute__((target("avx512f")))
 static void
 approx_avx512(const uint16_t *packed, int32_t n, int k, const float *p,
 			  const float *bias, float *y)
 {
 	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
-	size_t		b = 0;
-	size_t		stride = (size_t) MR_PANEL * k;
+	int			kp = kpad(k);
+	size_t		stride = (size_t) MR_PANEL * kp;
+	__m512i		hi_mask = _mm512_set1_epi32((int) 0xFFFF0000);
+	size_t		b;
 
+	for (b = 0; b < panels; b += 2)
+	{
+		int			two = (b + 1 < panels);
+		const uint16_t *s0 = packed + b * stride;
+		const uint16_t *s1 = two ? s0 + stride : s0;
+		__m512		a0 = _mm512_setzero_ps(),
+					a1 = _mm512_setzero_ps();
+		int			f;
+
+		for (f = 0; f + 1 < k; f += 2)
+		{
+			__m512i		v0 = _mm512_loadu_si512((const void *) (s0 + (size_t) f * MR_PANEL));
+			__m512i		v1 = _mm512_loadu_si512((const void *) (s1 + (size_t) f * MR_PANEL));
+			__m512		pe = _mm512_set1_ps(p[f]);
+			__m512		po = _mm512_set1_ps(p[f + 1]);
+
+			a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v0, 16)), pe, a0);
+			a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v1, 16)), pe, a1);
+			a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v0, hi_mask)), po, a0);
+			a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v1, hi_mask)), po, a1);
+		}
+		if (f < k)				/* odd k: the last factor, alone in its pair */
+		{
+			__m512i		v0 = _mm512_loadu_si512((const void *) (s0 + (size_t) f * MR_PANEL));
+			__m512i		v1 = _mm512_loadu_si512((const void *) (s1 + (size_t) f * MR_PANEL));
+			__m512		pe = _mm512_set1_ps(p[f]);
+
+			a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v0, 16)), pe, a0);
+			a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v1, 16)), pe, a1);
+		}
+		store16(a0, bias, y, b * MR_PANEL, (long) n - (long) (b * MR_PANEL));
+		if (two)
+			store16(a1, bias, y, (b + 1) * MR_PANEL, (long) n - (long) ((b + 1) * MR_PANEL));
+	}
+}
+
+/*
+ * AVX512_BF16: one VDPBF16PS per factor pair and 16 items, with p rounded
+ * to bf16 too (covered by the error bound); the fastest variant.  Four
+ * panels per step to hide the instruction's latency.
+ */
+__attribute__((target("avx512f,avx512bf16")))
+static void
+approx_avx512bf16(const uint16_t *packed, int32_t n, int k, const float *p,
+				  const float *bias, float *y)
+{
+	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
+	int			kp = kpad(k);
+	size_t		stride = (size_t) MR_PANEL * kp;
+	uint32_t	pp[MR_SERVE_SCAN_MAX_K / 2 + 1];
+	size_t		b = 0;
+	int			f;
+
+	/* p as bf16 pairs, zero-padded for odd k */
+	for (f = 0; f < kp; f += 2)
+	{
+		uint16_t	lo = to_bf16(p[f]);
+		uint16_t	hi = (f + 1 < k) ? to_bf16(p[f + 1]) : 0;
+
+		pp[f / 2] = (uint32_t) lo | ((uint32_t) hi << 16);
+	}
 	for (; b + 4 <= panels; b += 4)
 	{
 		const uint16_t *s0 = packed + b * stride;
-		const uint16_t *s1 = s0 + stride;
-		const uint16_t *s2 = s1 + stride;
-		const uint16_t *s3 = s2 + stride;
 		__m512		a0 = _mm512_setzero_ps(),
 					a1 = _mm512_setzero_ps(),
 					a2 = _mm512_setzero_ps(),
 					a3 = _mm512_setzero_ps();
-		int			f;
 
-		for (f = 0; f < k; f++)
+		for (f = 0; f < kp; f += 2)
 		{
-			__m512		pf = _mm512_set1_ps(p[f]);
+			__m512bh	pv = (__m512bh) _mm512_set1_epi32((int) pp[f / 2]);
+			const uint16_t *s = s0 + (size_t) f * MR_PANEL;
 
-			a0 = _mm512_fmadd_ps(load16(s0 + f * MR_PANEL), pf, a0);
-			a1 = _mm512_fmadd_ps(load16(s1 + f * MR_PANEL), pf, a1);
-			a2 = _mm512_fmadd_ps(load16(s2 + f * MR_PANEL), pf, a2);
-			a3 = _mm512_fmadd_ps(load16(s3 + f * MR_PANEL), pf, a3);
+			a0 = _mm512_dpbf16_ps(a0, (__m512bh) _mm512_loadu_si512((const void *) s), pv);
+			a1 = _mm512_dpbf16_ps(a1, (__m512bh) _mm512_loadu_si512((const void *) (s + stride)), pv);
+			a2 = _mm512_dpbf16_ps(a2, (__m512bh) _mm512_loadu_si512((const void *) (s + 2 * stride)), pv);
+			a3 = _mm512_dpbf16_ps(a3, (__m512bh) _mm512_loadu_si512((const void *) (s + 3 * stride)), pv);
 		}
 		store16(a0, bias, y, (b + 0) * MR_PANEL, (long) n - (long) ((b + 0) * MR_PANEL));
 		store16(a1, bias, y, (b + 1) * MR_PANEL, (long) n - (long) ((b + 1) * MR_PANEL));
@@ -197,10 +274,10 @@ approx_avx512(const uint16_t *packed, int32_t n, int k, const float *p,
 	{
 		const uint16_t *s0 = packed + b * stride;
 		__m512		a0 = _mm512_setzero_ps();
-		int			f;
 
-		for (f = 0; f < k; f++)
-			a0 = _mm512_fmadd_ps(load16(s0 + f * MR_PANEL), _mm512_set1_ps(p[f]), a0);
+		for (f = 0; f < kp; f += 2)
+			a0 = _mm512_dpbf16_ps(a0, (__m512bh) _mm512_loadu_si512((const void *) (s0 + (size_t) f * MR_PANEL)),
+								  (__m512bh) _mm512_set1_epi32((int) pp[f / 2]));
 		store16(a0, bias, y, b * MR_PANEL, (long) n - (long) (b * MR_PANEL));
 	}
 }
@@ -223,6 +300,11 @@ choose(void)
 		approx_impl = approx_avx512;
 		approx_name = "avx512";
 	}
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16"))
+	{
+		approx_impl = approx_avx512bf16;
+		approx_name = "avx512bf16";
+	}
 #endif
 }
 
@@ -232,6 +314,12 @@ MrScoreApprox(const uint16_t *packed, int32_t n, int k, const float *p,
 {
 	if (approx_impl == NULL)
 		choose();
+	/* the bf16 variant keeps p on its stack */
+	if (k > MR_SERVE_SCAN_MAX_K && approx_impl != approx_plain)
+	{
+		approx_plain(packed, n, k, p, bias, y);
+		return;
+	}
 	approx_impl(packed, n, k, p, bias, y);
 }
 
@@ -245,6 +333,13 @@ MrScoreKernelName(int mode)
 		approx_impl = approx_plain;
 		approx_name = "plain";
 	}
+#ifdef MR_HAVE_X86
+	if (mode == 3 && __builtin_cpu_supports("avx512f"))
+	{
+		approx_impl = approx_avx512;
+		approx_name = "avx512";
+	}
+#endif
 	return approx_name;
 }
 
@@ -261,15 +356,16 @@ MrScoreExact(const float *q, int k, const float *p, float bias)
 
 /*
  * The error bound of one approximate score, in float: e |q_i| + 4 units in
- * the last place of a, where e = c_k |p| (1 + 1e-5).  The slack covers the
- * rounding of the final bias addition in both sums and the float
+ * the last place of a + 2^-100, where e = c_k |p| (1 + 1e-5).  The slack
+ * covers the rounding of the final bias addition in both sums, the float
  * arithmetic of the bound and of a -/+ bound themselves (each off by at
- * most half a unit of the larger operand).
+ * most half a unit of the larger operand), and the products below 2^-126
+ * that VDPBF16PS flushes to zero.
  */
 static inline float
 bound(float e, float qnorm, float a)
 {
-	return e * qnorm + fabsf(a) * 0x1p-21f;
+	return e * qnorm + fabsf(a) * 0x1p-21f + 0x1p-100f;
 }
 
 /*
@@ -317,7 +413,8 @@ bound16(__m512 a, __m512 qn, __m512 e)
 	__m512		absa = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a),
 														   _mm512_set1_epi32(0x7FFFFFFF)));
 
-	return _mm512_add_ps(_mm512_mul_ps(e, qn), _mm512_mul_ps(absa, _mm512_set1_ps(0x1p-21f)));
+	return _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(e, qn), _mm512_mul_ps(absa, _mm512_set1_ps(0x1p-21f))),
+						 _mm512_set1_ps(0x1p-100f));
 }
 
 /* Pass 1, 16 items per step: only lanes whose bound beats the root go on. */
