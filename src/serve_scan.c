@@ -46,6 +46,7 @@
 #include "serve_kernels.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -286,6 +287,7 @@ approx_avx512bf16(const uint16_t *packed, int32_t n, int k, const float *p,
 typedef void (*approx_fn) (const uint16_t *, int32_t, int, const float *, const float *, float *);
 static approx_fn approx_impl = NULL;
 static const char *approx_name = "plain";
+static bool use_avx512 = false;	/* for the bound passes of MrServeTopKExact */
 
 /* Choose the widest variant the CPU supports (once). */
 static void
@@ -293,12 +295,14 @@ choose(void)
 {
 	approx_impl = approx_plain;
 	approx_name = "plain";
+	use_avx512 = false;
 #ifdef MR_HAVE_X86
 	__builtin_cpu_init();
 	if (__builtin_cpu_supports("avx512f"))
 	{
 		approx_impl = approx_avx512;
 		approx_name = "avx512";
+		use_avx512 = true;
 	}
 	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16"))
 	{
@@ -332,6 +336,7 @@ MrScoreKernelName(int mode)
 	{
 		approx_impl = approx_plain;
 		approx_name = "plain";
+		use_avx512 = false;
 	}
 #ifdef MR_HAVE_X86
 	if (mode == 3 && __builtin_cpu_supports("avx512f"))
@@ -509,7 +514,7 @@ MrServeTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 	if (h.n == h.k)
 	{
 #ifdef MR_HAVE_X86
-		if (approx_impl == approx_avx512)
+		if (use_avx512)
 			lower_pass_avx512(approx, in->norm, e, i, in->n, &h);
 		else
 #endif
@@ -519,7 +524,7 @@ MrServeTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 
 	/* candidates: upper bound reaches tau; rescore them exactly */
 #ifdef MR_HAVE_X86
-	if (approx_impl == approx_avx512)
+	if (use_avx512)
 		m = upper_pass_avx512(approx, in->norm, e, tau, in->n, cand);
 	else
 #endif
