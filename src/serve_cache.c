@@ -493,6 +493,13 @@ MrServeGetModel(text *model_arg)
 	if (serve_cxt == NULL)
 		serve_cxt = AllocSetContextCreate(TopMemoryContext, "movierec serve",
 										  ALLOCSET_SMALL_SIZES);
+
+	/*
+	 * Inside a long transaction no new lock may be taken, so pending
+	 * invalidations would wait for its end: read them now (cheap when there
+	 * are none), so that each statement sees the models committed before it.
+	 */
+	AcceptInvalidationMessages();
 	if (models_stale)
 		serve_reset_models();
 	serve_resolve_oids();

@@ -59,6 +59,20 @@ check "changed item factors seen on the next call" "$top" "2,3,4"
 top=$(ask "SELECT string_agg(movie_id::text, ',' ORDER BY rank) FROM movierec.recommend(7, 3);")
 check "drop of b seen: back to the newest model a" "$top" "50,49,48"
 
+# inside an open transaction (read committed), each statement still sees
+# the models committed before it
+ask "BEGIN; SELECT 1;" >/dev/null
+"${PSQL[@]}" -d $DB <<'SQL' || exit 1
+INSERT INTO movierec.models (model_id, model_name, version, algorithm, source, n_factors, global_mean, stage)
+VALUES (3, 'c', 1, 'als', 'movierec.ratings', 2, 3, 'production');
+INSERT INTO movierec.item_factors (model_id, movie_id, factors, n_ratings, mean_rating)
+SELECT 3, i, ARRAY[-i, 0]::real[], 20, 3 FROM generate_series(1, 50) i;
+INSERT INTO movierec.user_factors (model_id, user_id, factors) VALUES (3, 7, ARRAY[1, 0]::real[]);
+SQL
+top=$(ask "SELECT string_agg(movie_id::text, ',' ORDER BY rank) FROM movierec.recommend(7, 3);")
+check "a model committed during an open transaction is used by its next statement" "$top" "1,2,3"
+ask "COMMIT; SELECT 1;" >/dev/null
+
 # a new user rates in another session: folded in at once
 path=$(ask "SELECT path FROM movierec.recommend_explain_path(900);")
 check "user 900 starts on popularity" "$path" "popularity"
