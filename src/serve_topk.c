@@ -2,8 +2,9 @@
  * serve_topk.c: exact top-k selection with a bounded heap.
  *
  * Design.  Serving scores every candidate (one pass over the cached item
- * factors, serve_scan.c) and keeps the k best.  A binary heap of capacity k holds the
- * best seen so far with the worst one at the root, so a candidate that
+ * factors, serve_scan.c) and keeps the k best.  A binary heap of
+ * capacity k holds the best seen so far with the worst one at the root,
+ * so a candidate that
  * does not beat the root costs one comparison; over n candidates the
  * work is O(n + m log k) where m, the number of replacements, is small
  * for random order (about k log(n/k)).  Ties are broken by smaller index:
