@@ -2,15 +2,16 @@
  * serve_topk.c: exact top-k selection with a bounded heap.
  *
  * Design.  Serving scores every candidate (one pass over the cached item
- * factors, serve_scan.c) and keeps the k best.  A binary heap of
- * capacity k holds the best seen so far with the worst one at the root,
- * so a candidate that does not beat the root costs one comparison; over
- * n candidates the work is O(n + m log k) where m, the number of
- * replacements, is small for random order (about k log(n/k)).  Ties
- * are broken by smaller index: the cache keeps items sorted by movie_id,
- * so this is "ties by smaller movie_id" as the API promises.  -INFINITY marks a non-candidate
- * (excluded, outside `among`, below the popularity minimum count), and
- * NaN is treated the same way so that a corrupt factor never surfaces.
+ * factors, serve_scan.c) and keeps the k best.  A binary heap of capacity
+ * k holds the best seen so far with the worst one at the root, so a
+ * candidate that does not beat the root costs one comparison; over n
+ * candidates the work is O(n + m log k) where m, the number of
+ * replacements, is small for random order (about k log(n/k)).  Ties are
+ * broken by smaller index: the cache keeps items sorted by movie_id, so
+ * this is "ties by smaller movie_id" as the API promises.  -INFINITY marks
+ * a non-candidate (excluded, outside `among`, below the popularity minimum
+ * count), and NaN is treated the same way so that a corrupt factor never
+ * surfaces.
  *
  * Plain C over arrays: no PostgreSQL calls (unit tested in
  * test/unit/serve_topk.c).
