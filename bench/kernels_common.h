@@ -54,6 +54,16 @@ static const MrKernelEnv bench_env = {
 	bench_alloc, bench_free, bench_check, bench_progress, NULL
 };
 
+/* CPU seconds used by the process (all threads). */
+static double
+bench_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 /* Seconds on a monotonic clock. */
 static double
 bench_now(void)

@@ -158,7 +158,8 @@ typedef struct Result
 				mae,
 				ndcg,
 				coverage,
-				seconds;
+				seconds,
+				cpu;
 	int			users;
 } Result;
 
@@ -180,6 +181,7 @@ run_one(const char *algo, const MrTrainParams *p, const Triplets *train,
 	Result		res = {0};
 	int64_t		x;
 	double		t0,
+				c0,
 				sse = 0,
 				sae = 0,
 				ndcg_sum = 0;
@@ -202,6 +204,7 @@ run_one(const char *algo, const MrTrainParams *p, const Triplets *train,
 	r = bench_build(nu, ni, train->n, du, di, train->r);
 	f = bench_factors(nu, ni, MrModelFactors(algo, p));
 	t0 = bench_now();
+	c0 = bench_cpu();
 	if (strcmp(algo, "count") == 0)
 	{
 		/* reference ranking: movies by training rating count */
@@ -214,6 +217,7 @@ run_one(const char *algo, const MrTrainParams *p, const Triplets *train,
 	else
 		bench_train(algo, r, p, f);
 	res.seconds = bench_now() - t0;
+	res.cpu = bench_cpu() - c0;
 
 	/* rating accuracy */
 	for (x = 0; x < test->n; x++)
@@ -491,9 +495,9 @@ main(int argc, char **argv)
 				trip_add(is_test(all.u[x], all.i[x]) ? &te : &tr,
 						 all.u[x], all.i[x], all.r[x]);
 			res = run_one(algo, &p, &tr, &te);
-			printf("%-6s %-10s rmse %.4f  mae %.4f  ndcg@10 %.4f  cov@10 %.4f  users %d  train %.3fs  (train %ld, test %ld)\n",
+			printf("%-6s %-10s rmse %.4f  mae %.4f  ndcg@10 %.4f  cov@10 %.4f  users %d  train %.3fs (cpu %.3fs)  (train %ld, test %ld)\n",
 				   argv[1], algo, res.rmse, res.mae, res.ndcg, res.coverage,
-				   res.users, res.seconds, (long) tr.n, (long) te.n);
+				   res.users, res.seconds, res.cpu, (long) tr.n, (long) te.n);
 		}
 		fflush(stdout);
 	}

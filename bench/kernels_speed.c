@@ -34,6 +34,10 @@ set_param(MrTrainParams *p, const char *kv)
 		p->iterations = (int) v;
 	else if (KEY("regularization"))
 		p->regularization = v;
+	else if (KEY("alpha"))
+		p->alpha = v;
+	else if (KEY("binarize"))
+		p->binarize = v;
 	else if (KEY("cg_steps"))
 		p->cg_steps = (int) v;
 	else if (KEY("threads"))
@@ -66,7 +70,9 @@ main(int argc, char **argv)
 	MrFactors  *f;
 	double		t0,
 				t1,
-				t2;
+				t2,
+				c1,
+				c2;
 	int			a,
 				j,
 				rank = 10;
@@ -117,12 +123,14 @@ main(int argc, char **argv)
 	free(V);
 	f = bench_factors(nu, ni, MrModelFactors(algo, &p));
 	t1 = bench_now();
+	c1 = bench_cpu();
 	bench_train(algo, r, &p, f);
 	t2 = bench_now();
+	c2 = bench_cpu();
 	printf("%s users %d movies %d ratings %ld factors %d iterations %d threads %d: "
-		   "generate %.2fs, train %.2fs, %.3fs per iteration, workspace %.1f MB\n",
+		   "generate %.2fs, train %.2fs (cpu %.2fs), %.3fs per iteration, workspace %.1f MB\n",
 		   algo, nu, ni, (long) n, f->k, p.iterations, p.threads,
-		   t1 - t0, t2 - t1, (t2 - t1) / (p.iterations > 0 ? p.iterations : 1),
+		   t1 - t0, t2 - t1, c2 - c1, (t2 - t1) / (p.iterations > 0 ? p.iterations : 1),
 		   MrKernelWorkspace(algo, r, &p) / 1048576.0);
 	bench_free_ratings(r);
 	bench_free_factors(f);

@@ -23,6 +23,13 @@
  * al. (2011): a few steps per sweep suffice because the starting point is
  * already close.  No biases (use_bias is ignored): ranking needs none.
  *
+ * Kernels.  Per row, the kept ratings' fixed-side rows are gathered once
+ * into an m x k block Yu; every product with the row's system is then
+ * two sgemv calls over Yu plus one with the Gram matrix, so the CG steps
+ * run at BLAS speed and read the scattered factor rows only once.  A
+ * thread's workspace holds the longest row's block (max kept ratings x k
+ * floats).
+ *
  * Loss.  The movie half-step also yields the full loss at no |U| |I| cost:
  * for movie i, sum_u (x_u . y_i)^2 = y_i' (X'X) y_i, and each rating
  * replaces its term s^2 by c (1 - s)^2.  progress reports that loss
@@ -36,6 +43,7 @@
 #include "blas.h"
 
 #include <math.h>
+#include <string.h>
 
 /* State shared by the workers of one half-iteration. */
 typedef struct IalsHalf
@@ -51,7 +59,8 @@ typedef struct IalsHalf
 	const float *Y;				/* fixed side, x k */
 	const float *gram;			/* k x k, Y'Y + reg I, full */
 	const float *gram_fixed;	/* k x k, Y'Y only (for the loss) */
-	float	  **ws;				/* per thread: 4 k floats */
+	float	  **ws;				/* per thread: see ials_thread_floats */
+	int64_t		max_row;		/* most kept ratings in a row (either side) */
 	double	   *row_loss;		/* per row, or NULL */
 } IalsHalf;
 
@@ -68,20 +77,27 @@ ials_extra(const IalsHalf *h, float r)
 static inline void
 gram_mul(const float *G, const float *v, float *out, int k)
 {
-	int			a;
-
-	for (a = 0; a < k; a++)
-		out[a] = MrDot(G + (size_t) a * k, v, k);
+	mr_blas.sgemv(MrRowMajor, MrNoTrans, k, k, 1.0f, G, k, v, 1, 0.0f, out, 1);
 }
 
-/* out[j] += w * y[j] for j < k. */
-static inline void
-axpy(float *out, float w, const float *y, int k)
+/*
+ * out += Yu' (w o (Yu v)) where Yu is the m x k block of gathered rows and
+ * wgt the per-rating weights; s is scratch of m floats.  When plus_one,
+ * the weights are (1 + c1) - c1 (Yu v) instead (the right-hand side minus
+ * the sparse part of A x, used for the initial residual).
+ */
+static void
+sparse_mul(const float *Yu, int m, int k, const float *c1, const float *v,
+		   float *s, float *out, int plus_one)
 {
-	int			j;
+	int			e;
 
-	for (j = 0; j < k; j++)
-		out[j] += w * y[j];
+	if (m == 0)
+		return;
+	mr_blas.sgemv(MrRowMajor, MrNoTrans, m, k, 1.0f, Yu, k, v, 1, 0.0f, s, 1);
+	for (e = 0; e < m; e++)
+		s[e] = plus_one ? (1.0f + c1[e]) - c1[e] * s[e] : c1[e] * s[e];
+	mr_blas.sgemv(MrRowMajor, MrTrans, m, k, 1.0f, Yu, k, s, 1, 1.0f, out, 1);
 }
 
 /* Conjugate-gradient solves for rows [begin, end). */
@@ -93,34 +109,47 @@ ials_rows(void *arg, int tid, int32_t begin, int32_t end)
 	float	   *res = h->ws[tid];
 	float	   *dir = res + k;
 	float	   *Ad = dir + k;
+	float	   *c1 = Ad + k;
+	float	   *s = c1 + h->max_row;
+	float	   *Yu = s + h->max_row;
 	int32_t		a;
 
 	for (a = begin; a < end; a++)
 	{
 		float	   *x = h->X + (int64_t) a * k;
-		int64_t		lo = h->ptr[a],
-					hi = h->ptr[a + 1],
-					e;
+		int64_t		e;
+		int			m = 0,
+					step,
+					j;
 		float		rsold,
 					rsnew;
-		int			step,
-					j;
+
+		/* gather the kept ratings' rows and confidences */
+		for (e = h->ptr[a]; e < h->ptr[a + 1]; e++)
+		{
+			float		ce = ials_extra(h, h->vals[e]);
+
+			if (ce < 0)
+				continue;
+			memcpy(Yu + (size_t) m * k, h->Y + (int64_t) h->idx[e] * k, sizeof(float) * k);
+			c1[m++] = ce;
+		}
+
+		/* no kept ratings: the system is (Y'Y + reg I) x = 0, so x = 0 */
+		if (m == 0)
+		{
+			memset(x, 0, sizeof(float) * k);
+			if (h->row_loss != NULL)
+				h->row_loss[a] = 0;
+			continue;
+		}
 
 		/* res = b - A x */
 		gram_mul(h->gram, x, res, k);
 		for (j = 0; j < k; j++)
 			res[j] = -res[j];
-		for (e = lo; e < hi; e++)
-		{
-			float		c1 = ials_extra(h, h->vals[e]);
-			const float *y = h->Y + (int64_t) h->idx[e] * k;
-
-			if (c1 < 0)
-				continue;
-			axpy(res, (1.0f + c1) - c1 * MrDot(y, x, k), y, k);
-		}
-		for (j = 0; j < k; j++)
-			dir[j] = res[j];
+		sparse_mul(Yu, m, k, c1, x, s, res, 1);
+		memcpy(dir, res, sizeof(float) * k);
 		rsold = MrDot(res, res, k);
 
 		for (step = 0; step < h->cg_steps && rsold > 1e-20f; step++)
@@ -128,15 +157,7 @@ ials_rows(void *arg, int tid, int32_t begin, int32_t end)
 			float		alpha_cg;
 
 			gram_mul(h->gram, dir, Ad, k);
-			for (e = lo; e < hi; e++)
-			{
-				float		c1 = ials_extra(h, h->vals[e]);
-				const float *y = h->Y + (int64_t) h->idx[e] * k;
-
-				if (c1 <= 0)
-					continue;
-				axpy(Ad, c1 * MrDot(y, dir, k), y, k);
-			}
+			sparse_mul(Yu, m, k, c1, dir, s, Ad, 0);
 			alpha_cg = rsold / MrDot(dir, Ad, k);
 			for (j = 0; j < k; j++)
 			{
@@ -155,19 +176,35 @@ ials_rows(void *arg, int tid, int32_t begin, int32_t end)
 
 			gram_mul(h->gram_fixed, x, Ad, k);
 			loss = MrDot(x, Ad, k);
-			for (e = lo; e < hi; e++)
-			{
-				float		c1 = ials_extra(h, h->vals[e]);
-				float		s;
-
-				if (c1 < 0)
-					continue;
-				s = MrDot(h->Y + (int64_t) h->idx[e] * k, x, k);
-				loss += (1.0 + c1) * (1.0 - s) * (1.0 - s) - (double) s * s;
-			}
+			if (m > 0)
+				mr_blas.sgemv(MrRowMajor, MrNoTrans, m, k, 1.0f, Yu, k, x, 1, 0.0f, s, 1);
+			for (j = 0; j < m; j++)
+				loss += (1.0 + c1[j]) * (1.0 - s[j]) * (1.0 - s[j]) - (double) s[j] * s[j];
 			h->row_loss[a] = loss;
 		}
 	}
+}
+
+/* Most kept ratings in one row of ptr/vals. */
+static int64_t
+max_kept(const IalsHalf *h, int32_t n, const int64_t *ptr, const float *vals)
+{
+	int64_t		best = 0;
+	int32_t		a;
+
+	for (a = 0; a < n; a++)
+	{
+		int64_t		c = 0,
+					e;
+
+		if (ptr[a + 1] - ptr[a] <= best)
+			continue;
+		for (e = ptr[a]; e < ptr[a + 1]; e++)
+			c += ials_extra(h, vals[e]) >= 0;
+		if (c > best)
+			best = c;
+	}
+	return best;
 }
 
 /* Gram matrices of Y (n x k): G = Y'Y, Greg = Y'Y + reg I, both full. */
@@ -188,15 +225,38 @@ ials_gram(const float *Y, int32_t n, int k, double reg, float *G, float *Greg)
 		Greg[(size_t) a * k + a] += (float) reg;
 }
 
-/* Workspace bytes of MrTrainIals. */
+/* Floats in one thread's workspace: 3 vectors, 2 per-rating, the rows. */
+static size_t
+ials_thread_floats(int k, int64_t max_row)
+{
+	return 3 * (size_t) k + (size_t) max_row * (2 + (size_t) k);
+}
+
+/* Longest row of either side (an upper bound on the kept ratings). */
+static int64_t
+longest_row(const MrRatings *r)
+{
+	int64_t		best = 0;
+	int32_t		a;
+
+	for (a = 0; a < r->n_users; a++)
+		if (r->user_ptr[a + 1] - r->user_ptr[a] > best)
+			best = r->user_ptr[a + 1] - r->user_ptr[a];
+	for (a = 0; a < r->n_items; a++)
+		if (r->item_ptr[a + 1] - r->item_ptr[a] > best)
+			best = r->item_ptr[a + 1] - r->item_ptr[a];
+	return best;
+}
+
+/* Workspace bytes of MrTrainIals (bounding kept ratings by all ratings). */
 size_t
 MrIalsWorkspace(const MrRatings *r, const MrTrainParams *p)
 {
 	int			threads = MrThreadCount(p->threads);
-	size_t		k = p->factors > 0 ? p->factors : 1;
+	int			k = p->factors > 0 ? p->factors : 1;
 
-	return (size_t) threads * (4 * k * sizeof(float) + sizeof(float *))
-		+ 2 * k * k * sizeof(float) + sizeof(double) * ((size_t) r->n_items + 1);
+	return (size_t) threads * (ials_thread_floats(k, longest_row(r)) * sizeof(float) + sizeof(float *))
+		+ 2 * (size_t) k * k * sizeof(float) + sizeof(double) * ((size_t) r->n_items + 1);
 }
 
 /* Sum of squares of n floats, in double. */
@@ -247,9 +307,13 @@ MrTrainIals(const MrRatings *r, const MrTrainParams *p,
 	for (x = 0; x < r->nnz; x++)
 		if (ials_extra(&h, r->user_vals[x]) >= 0)
 			kept++;
+	h.max_row = max_kept(&h, r->n_users, r->user_ptr, r->user_vals);
+	x = max_kept(&h, r->n_items, r->item_ptr, r->item_vals);
+	if (x > h.max_row)
+		h.max_row = x;
 	h.ws = env->alloc(env->arg, sizeof(float *) * threads);
 	for (t = 0; t < threads; t++)
-		h.ws[t] = env->alloc(env->arg, sizeof(float) * 4 * k);
+		h.ws[t] = env->alloc(env->arg, sizeof(float) * ials_thread_floats(k, h.max_row));
 	G = env->alloc(env->arg, sizeof(float) * k * k);
 	Greg = env->alloc(env->arg, sizeof(float) * k * k);
 	loss_buf = env->alloc(env->arg, sizeof(double) * (r->n_items > 0 ? r->n_items : 1));

@@ -3,7 +3,11 @@
  *
  * Threads.  Kernels parallelise over rows (users or items) whose solves
  * are independent, so each row's result depends only on shared read-only
- * inputs and the thread count cannot change a single bit.  Threads are
+ * inputs and neither the thread count nor which thread solves a row can
+ * change a single bit.  Within a block, threads claim 16 rows at a time
+ * from an atomic counter: rows differ in length by orders of magnitude
+ * (a blockbuster has thousands of ratings, most movies a handful), so
+ * static slices would leave one thread with most of the work.  Threads are
  * created per block of rows and joined before the next env->check call:
  * mf.h requires that no worker is alive when check or progress run,
  * because in the server they may longjmp out of the kernel.  Creating a
@@ -108,22 +112,32 @@ MrThreadCount(int requested)
 	return requested;
 }
 
+/* Rows a worker claims at a time from a block. */
+#define MR_ROW_GRAIN 16
+
 typedef struct RowTask
 {
 	MrRowFn		fn;
 	void	   *ctx;
 	int			tid;
-	int32_t		begin;
 	int32_t		end;
+	int32_t    *next;			/* shared: first unclaimed row */
 } RowTask;
 
-/* pthread entry: run one slice. */
+/* Worker loop: claim MR_ROW_GRAIN rows at a time until the block is done. */
 static void *
 row_task_main(void *arg)
 {
 	RowTask    *t = (RowTask *) arg;
 
-	t->fn(t->ctx, t->tid, t->begin, t->end);
+	for (;;)
+	{
+		int32_t		b = __atomic_fetch_add(t->next, MR_ROW_GRAIN, __ATOMIC_RELAXED);
+
+		if (b >= t->end)
+			break;
+		t->fn(t->ctx, t->tid, b, b + MR_ROW_GRAIN < t->end ? b + MR_ROW_GRAIN : t->end);
+	}
 	return NULL;
 }
 
@@ -138,7 +152,7 @@ MrParallelRows(int32_t n, int threads, MrRowFn fn, void *ctx,
 	for (start = 0; start < n; start += MR_ROW_BLOCK)
 	{
 		int32_t		end = start + MR_ROW_BLOCK < n ? start + MR_ROW_BLOCK : n;
-		int32_t		len = end - start;
+		int32_t		next = start;
 		int			nt = threads;
 		RowTask		task[64];
 		pthread_t	tids[64];
@@ -147,27 +161,24 @@ MrParallelRows(int32_t n, int threads, MrRowFn fn, void *ctx,
 
 		if (env != NULL && env->check != NULL)
 			env->check(env->arg);
-		if (len < 64 * nt)
+		if (end - start < 4 * MR_ROW_GRAIN)
 			nt = 1;
 		for (t = 0; t < nt; t++)
 		{
 			task[t].fn = fn;
 			task[t].ctx = ctx;
 			task[t].tid = t;
-			task[t].begin = start + (int32_t) ((int64_t) len * t / nt);
-			task[t].end = start + (int32_t) ((int64_t) len * (t + 1) / nt);
+			task[t].end = end;
+			task[t].next = &next;
 			started[t] = 0;
 		}
 		for (t = 1; t < nt; t++)
 			started[t] = pthread_create(&tids[t], NULL, row_task_main, &task[t]) == 0;
 		row_task_main(&task[0]);
+		/* a worker that could not start has nothing left to do by now */
 		for (t = 1; t < nt; t++)
-		{
 			if (started[t])
 				pthread_join(tids[t], NULL);
-			else
-				row_task_main(&task[t]);	/* could not start: run it here */
-		}
 	}
 	if (env != NULL && env->check != NULL)
 		env->check(env->arg);

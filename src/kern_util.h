@@ -37,10 +37,10 @@ extern void MrFillNormal(MrRng *rng, float *x, int64_t n, double std);
 typedef void (*MrRowFn) (void *ctx, int tid, int32_t begin, int32_t end);
 
 /*
- * Run fn over rows [0, n) in blocks of MR_ROW_BLOCK rows.  Each block is
- * split into `threads` contiguous slices run concurrently (slice 0 in the
- * calling thread); between blocks, with no worker alive, env->check is
- * called.  Results are independent of the thread count as long as fn
+ * Run fn over rows [0, n) in blocks of MR_ROW_BLOCK rows.  Within a
+ * block, `threads` workers (one of them the calling thread) claim small
+ * runs of rows dynamically; between blocks, with no worker alive,
+ * env->check is called.  Results are independent of the thread count as long as fn
  * computes each row from shared read-only data only.
  */
 extern void MrParallelRows(int32_t n, int threads, MrRowFn fn, void *ctx,
