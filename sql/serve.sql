@@ -152,6 +152,27 @@ INSERT INTO deployments (model_name, action, to_model_id, reason) VALUES ('tiny'
 UPDATE models SET stage = 'production' WHERE model_id = 1001;  -- as promote() does
 SELECT reason FROM recommend_explain_path(7);
 DELETE FROM models WHERE model_id = 1004;
+-- A bias-only (baseline) model: no factors; fold-in solves the user bias
+-- alone, b_u = sum(r - mu - b_i) / (reg_user_bias + n), as the kernel does.
+INSERT INTO models (model_id, model_name, version, algorithm, params, source, n_factors, global_mean, created_at)
+VALUES (1005, 'base', 1, 'baseline', '{"reg_user_bias": 15, "reg_item_bias": 10}', 'movierec.ratings', 0, 3.5, '2020-01-01');
+INSERT INTO item_factors (model_id, movie_id, bias, n_ratings, mean_rating)
+SELECT 1005, movie_id, bias, n_ratings, mean_rating FROM item_factors WHERE model_id = 1001;
+INSERT INTO user_factors (model_id, user_id, bias) SELECT 1005, user_id, bias FROM user_factors WHERE model_id = 1001;
+SELECT (SELECT array_agg(movie_id ORDER BY rank) FROM recommend(7, 10, 'base')) =
+       (SELECT array_agg(movie_id ORDER BY bias DESC, movie_id) FROM (
+          SELECT movie_id, bias FROM item_factors i WHERE model_id = 1005
+             AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.user_id = 7 AND r.movie_id = i.movie_id)
+          ORDER BY bias DESC, movie_id LIMIT 10) s) AS baseline_model_path;
+SELECT path FROM recommend_explain_path(500, 'base');
+SELECT abs(predict(500, 3, 'base') -
+           (3.5 + (SELECT bias FROM item_factors WHERE model_id = 1005 AND movie_id = 3)
+            + (SELECT sum(r.rating - 3.5 - i.bias) / (15 + count(*))
+               FROM ratings r JOIN item_factors i ON i.model_id = 1005 AND i.movie_id = r.movie_id
+               WHERE r.user_id = 500))) < 1e-5 AS baseline_fold_in_closed_form;
+SELECT recommend_all('base', 2) AS baseline_rows;
+DELETE FROM models WHERE model_id = 1005;
+
 -- Bad input: each error has a code, a message and a hint.
 CREATE FUNCTION public.err(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
