@@ -16,6 +16,7 @@
 #include "utils/jsonb.h"
 
 #include "blas.h"
+#include "serve.h"
 #include "train.h"
 #include "worker.h"
 
@@ -41,6 +42,7 @@ _PG_init(void)
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 
+	MrServeInit();
 	MrTrainInit();
 	MrWorkerInit();
 

@@ -1,0 +1,158 @@
+/*
+ * serve_kernels.h: pure-C kernels of serving (no PostgreSQL headers).
+ *
+ * serve_topk.c selects the exact top k of a score vector with a bounded
+ * heap; serve_foldin.c solves one user's factors from ratings against
+ * fixed item factors.  Both are unit tested outside the server
+ * (test/unit/serve_topk.c, test/unit/serve_foldin.c).
+ */
+#ifndef MR_SERVE_KERNELS_H
+#define MR_SERVE_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A bounded "worst at the root" heap of (score, index) pairs.  Ordering:
+ * a is better than b when a.score > b.score, or the scores are equal and
+ * a.index < b.index (items are kept sorted by movie_id, so a smaller
+ * index is a smaller movie_id).
+ */
+typedef struct MrServeTopK
+{
+	int			k;				/* capacity */
+	int			n;				/* entries held */
+	float	   *score;			/* k entries */
+	int32_t    *index;			/* k entries */
+} MrServeTopK;
+
+/* Empty the heap; score and index must hold k entries. */
+extern void MrServeTopKReset(MrServeTopK *h, int k, float *score, int32_t *index);
+
+/* Offer one candidate. */
+extern void MrServeTopKPush(MrServeTopK *h, float score, int32_t index);
+
+/*
+ * Offer scores[i] for every i in [0, n) (cand == NULL) or every i in
+ * cand[0..n).  Scores equal to -INFINITY (or NaN) are not candidates.
+ */
+extern void MrServeTopKScan(MrServeTopK *h, const float *scores, const int32_t *cand,
+					   int32_t n);
+
+/*
+ * Offer row[j] + bias[j] as index offset + j for j in [0, n).  Successive
+ * calls on one heap must use increasing offsets (blocks in index order).
+ */
+extern void MrServeTopKScanRow(MrServeTopK *h, const float *row, const float *bias,
+						  int32_t offset, int32_t n);
+
+/* Sort the held entries best first (destroys the heap order); returns n. */
+extern int	MrServeTopKSort(MrServeTopK *h);
+
+/* Convenience: exact top k of scores[0..n) into out_index/out_score. */
+extern int	MrServeTopKSelect(const float *scores, int32_t n, int k,
+						 int32_t *out_index, float *out_score);
+
+/* Items per panel of the packed item layout (serve_scan.c). */
+#define MR_PANEL 16
+
+/* Largest k the SIMD variants take (wider models use the plain loop). */
+#define MR_SERVE_SCAN_MAX_K 1024
+
+/* Elements of the packed bfloat16 copy of n x k factors (padded to a panel). */
+extern size_t MrPackedCount(int32_t n, int k);
+
+/*
+ * Pack Q (n x k row-major) as bfloat16 panels of 16 items, factors in
+ * pairs: packed[b][f / 2][j][f % 2] = Q[16 b + j][f] (k padded to even).
+ */
+extern void MrPackItems(const float *Q, int32_t n, int k, uint16_t *packed);
+
+/* c_k of the error bound |approx - exact| <= c_k |q| |p|. */
+extern double MrApproxErrorScale(int k);
+
+/*
+ * Approximate scores y[i] = bias[i] + q~_i . p from the bfloat16 copy for
+ * every item i < n (bias may be NULL); y needs n floats.
+ */
+extern void MrScoreApprox(const uint16_t *packed, int32_t n, int k,
+						  const float *p, const float *bias, float *y);
+
+/*
+ * The exact float score bias + q . p, summed in order f = 0..k-1 with
+ * fused multiply-adds: the reference every path ranks by.
+ */
+extern float MrScoreExact(const float *q, int k, const float *p, float bias);
+
+/*
+ * Name of the approximate-pass variant in use.  mode 0: as is; 1: switch
+ * to the plain C loop (tests); 2: choose the best variant again; 3: the
+ * AVX-512F variant if the CPU has it (tests).
+ */
+extern const char *MrScoreKernelName(int mode);
+
+/* What MrServeTopKExact scores. */
+typedef struct MrScanInput
+{
+	int32_t		n;				/* items */
+	int			k;				/* factors */
+	const float *Q;				/* n x k row-major, exact */
+	const float *norm;			/* |q_i| */
+	const float *bias;			/* n, or NULL */
+	const float *p;				/* k */
+	int32_t    *n_rescored;		/* out: items rescored exactly */
+} MrScanInput;
+
+/*
+ * Exact top k given approx[] from MrScoreApprox (with -INFINITY written
+ * over excluded items): candidates are rescored exactly in place (approx
+ * then holds exact scores at cand[0..m)).  cand needs n entries.  Returns
+ * the count, best first in out_index/out_score, ties by smaller index.
+ */
+extern int	MrServeTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
+						int32_t *out_index, float *out_score);
+
+/* What a model's user step looks like (read from models.params). */
+typedef struct MrFoldInSpec
+{
+	int			k;				/* factors (0: bias only) */
+	int			implicit;		/* ials: confidence-weighted, no biases */
+	int			use_bias;		/* explicit: solve a user bias too */
+	float		reg_exponent;	/* explicit: factor L2 is reg * n_u^reg_exponent */
+	float		reg;			/* factor L2 */
+	float		reg_bias;		/* user-bias L2 (not frequency-weighted) */
+	float		alpha;			/* implicit: confidence 1 + alpha * r */
+	float		binarize;		/* implicit: r >= binarize -> 1, else dropped; <= 0 off */
+	float		global_mean;
+	const float *Q;				/* n_items x k row-major */
+	const float *item_bias;		/* n_items */
+	const float *gram;			/* implicit: Q^T Q, k x k */
+} MrFoldInSpec;
+
+/* Dimension of the user system: k, plus one for the bias if solved. */
+extern int	MrFoldInDim(const MrFoldInSpec *s);
+
+/* Floats of workspace MrFoldInSolve needs for n ratings. */
+extern size_t MrFoldInWorkFloats(const MrFoldInSpec *s, int32_t n);
+
+/*
+ * Solve one user step: idx[0..n) are item indexes, r[] their ratings.
+ * Writes p[k] and *bias (0 when not solved).  chol (d x d) receives the
+ * Cholesky factor of the system, usable by MrFoldInWeights.  Returns 0,
+ * or -1 if the system is not positive definite (then p = 0, bias = 0).
+ */
+extern int	MrFoldInSolve(const MrFoldInSpec *s, int32_t n, const int32_t *idx,
+						  const float *r, float *work, float *chol,
+						  float *p, float *bias);
+
+/*
+ * "Because you rated": contribution of each rated item to the score of
+ * item target, given the Cholesky factor from MrFoldInSolve.  The
+ * contributions sum to the user part of the score (p . q_target plus the
+ * user bias).  work holds MrFoldInWorkFloats floats.  Returns 0 or -1.
+ */
+extern int	MrFoldInWeights(const MrFoldInSpec *s, int32_t n, const int32_t *idx,
+							const float *r, const float *chol, int32_t target,
+							float *work, float *contrib);
+
+#endif							/* MR_SERVE_KERNELS_H */

@@ -1,0 +1,196 @@
+/*
+ * serve_topk.c: exact top-k selection with a bounded heap.
+ *
+ * Design.  Serving scores every candidate (one pass over the cached item
+ * factors, serve_scan.c) and keeps the k best.  A binary heap of capacity
+ * k holds the best seen so far with the worst one at the root, so a
+ * candidate that does not beat the root costs one comparison; over n
+ * candidates the work is O(n + m log k) where m, the number of
+ * replacements, is small for random order (about k log(n/k)).  Ties are
+ * broken by smaller index: the cache keeps items sorted by movie_id, so
+ * this is "ties by smaller movie_id" as the API promises.  -INFINITY marks
+ * a non-candidate (excluded, outside `among`, below the popularity minimum
+ * count), and NaN is treated the same way so that a corrupt factor never
+ * surfaces.
+ *
+ * Plain C over arrays: no PostgreSQL calls (unit tested in
+ * test/unit/serve_topk.c).
+ */
+#include "serve_kernels.h"
+
+#include <math.h>
+
+/* True when (sa, ia) ranks before (sb, ib). */
+static inline int
+better(float sa, int32_t ia, float sb, int32_t ib)
+{
+	return sa > sb || (sa == sb && ia < ib);
+}
+
+/* Restore the heap below position i (worst at the root). */
+static void
+sift_down(MrServeTopK *h, int i)
+{
+	float		s = h->score[i];
+	int32_t		x = h->index[i];
+
+	for (;;)
+	{
+		int			c = 2 * i + 1;
+
+		if (c >= h->n)
+			break;
+		/* pick the worse child */
+		if (c + 1 < h->n && better(h->score[c], h->index[c],
+								   h->score[c + 1], h->index[c + 1]))
+			c++;
+		if (!better(s, x, h->score[c], h->index[c]))
+			break;
+		h->score[i] = h->score[c];
+		h->index[i] = h->index[c];
+		i = c;
+	}
+	h->score[i] = s;
+	h->index[i] = x;
+}
+
+/* Move the entry at position i up while it is worse than its parent. */
+static void
+sift_up(MrServeTopK *h, int i)
+{
+	float		s = h->score[i];
+	int32_t		x = h->index[i];
+
+	while (i > 0)
+	{
+		int			p = (i - 1) / 2;
+
+		if (!better(h->score[p], h->index[p], s, x))
+			break;
+		h->score[i] = h->score[p];
+		h->index[i] = h->index[p];
+		i = p;
+	}
+	h->score[i] = s;
+	h->index[i] = x;
+}
+
+void
+MrServeTopKReset(MrServeTopK *h, int k, float *score, int32_t *index)
+{
+	h->k = k;
+	h->n = 0;
+	h->score = score;
+	h->index = index;
+}
+
+void
+MrServeTopKPush(MrServeTopK *h, float score, int32_t index)
+{
+	if (!(score > -INFINITY))	/* also rejects NaN */
+		return;
+	if (h->n < h->k)
+	{
+		h->score[h->n] = score;
+		h->index[h->n] = index;
+		h->n++;
+		sift_up(h, h->n - 1);
+	}
+	else if (h->k > 0 && better(score, index, h->score[0], h->index[0]))
+	{
+		h->score[0] = score;
+		h->index[0] = index;
+		sift_down(h, 0);
+	}
+}
+
+void
+MrServeTopKScan(MrServeTopK *h, const float *scores, const int32_t *cand, int32_t n)
+{
+	int32_t		i;
+
+	if (h->k <= 0)
+		return;
+	if (cand == NULL)
+	{
+		i = 0;
+		/* fill the heap, then the fast path compares with the root only */
+		for (; i < n && h->n < h->k; i++)
+			MrServeTopKPush(h, scores[i], i);
+		for (; i < n; i++)
+		{
+			float		s = scores[i];
+
+			/* i grows, so a tie with the root never wins: strict > */
+			if (s > h->score[0])
+			{
+				h->score[0] = s;
+				h->index[0] = i;
+				sift_down(h, 0);
+			}
+		}
+	}
+	else
+	{
+		for (i = 0; i < n; i++)
+			MrServeTopKPush(h, scores[cand[i]], cand[i]);
+	}
+}
+
+void
+MrServeTopKScanRow(MrServeTopK *h, const float *row, const float *bias, int32_t offset,
+			  int32_t n)
+{
+	int32_t		j = 0;
+
+	if (h->k <= 0)
+		return;
+	for (; j < n && h->n < h->k; j++)
+		MrServeTopKPush(h, row[j] + bias[j], offset + j);
+	for (; j < n; j++)
+	{
+		float		s = row[j] + bias[j];
+
+		/* indexes grow across calls too, so ties never win: strict > */
+		if (s > h->score[0])
+		{
+			h->score[0] = s;
+			h->index[0] = offset + j;
+			sift_down(h, 0);
+		}
+	}
+}
+
+int
+MrServeTopKSort(MrServeTopK *h)
+{
+	int			n = h->n;
+
+	/* heap sort: move the worst to the end, shrink, repeat */
+	while (h->n > 1)
+	{
+		int			last = h->n - 1;
+		float		s = h->score[0];
+		int32_t		x = h->index[0];
+
+		h->score[0] = h->score[last];
+		h->index[0] = h->index[last];
+		h->score[last] = s;
+		h->index[last] = x;
+		h->n = last;
+		sift_down(h, 0);
+	}
+	h->n = n;
+	return n;
+}
+
+int
+MrServeTopKSelect(const float *scores, int32_t n, int k,
+			 int32_t *out_index, float *out_score)
+{
+	MrServeTopK		h;
+
+	MrServeTopKReset(&h, k, out_score, out_index);
+	MrServeTopKScan(&h, scores, NULL, n);
+	return MrServeTopKSort(&h);
+}
