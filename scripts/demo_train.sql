@@ -3,7 +3,9 @@
 -- production models on all ratings and shows top-10 lists with titles.
 \set ON_ERROR_STOP 1
 \pset footer off
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS movierec.ratings_train, movierec.ratings_test;
+RESET client_min_messages;
 
 \echo
 \echo '== hash split: a rating (u, i) is test iff ((u*100003 + i)*48271) % 2147483647 % 5 = 0'
@@ -44,19 +46,27 @@ SELECT u.user_id, r.rank, m.title, m.year, round(r.score::numeric, 3) AS score
   JOIN movierec.movies m USING (movie_id)
  ORDER BY u.user_id, r.rank;
 
-\echo '== a brand-new user who liked three movies (recommend_for_ratings, no retraining)'
+\echo '== a brand-new user who rated three movies (recommend_for_ratings, no retraining)'
+CREATE TEMP TABLE demo_liked AS
+SELECT DISTINCT ON (title) movie_id, title, rating
+  FROM (VALUES ('Toy Story', 5.0), ('Lion King, The', 5.0), ('Aladdin', 4.0)) v(title, rating)
+  JOIN movierec.movies USING (title)
+ ORDER BY title, movie_id;
+SELECT title, rating FROM demo_liked ORDER BY title;
 SELECT r.rank, m.title, m.year
   FROM movierec.recommend_for_ratings(
-         (SELECT array_agg(movie_id ORDER BY movie_id) FROM
-            (SELECT movie_id FROM movierec.movies ORDER BY movie_id LIMIT 3) s),
-         ARRAY[5, 5, 4]::real[], 10) r
+         (SELECT array_agg(movie_id ORDER BY movie_id) FROM demo_liked),
+         (SELECT array_agg(rating::real ORDER BY movie_id) FROM demo_liked), 10) r
   JOIN movierec.movies m USING (movie_id)
  ORDER BY r.rank;
 
-\echo '== movies similar to the most rated one (cosine over als item factors)'
-SELECT r.rank, m.title, round(r.similarity::numeric, 3) AS similarity
-  FROM movierec.similar_movies(
-         (SELECT movie_id FROM movierec.ratings GROUP BY movie_id ORDER BY count(*) DESC, movie_id LIMIT 1),
-         5, 'demo_ratings') r
+\echo '== movies similar to the most rated one (cosine over the item factors of demo_topk)'
+SELECT movie_id AS top_movie, title AS top_title
+  FROM movierec.movies
+ WHERE movie_id = (SELECT movie_id FROM movierec.ratings GROUP BY movie_id
+                   ORDER BY count(*) DESC, movie_id LIMIT 1) \gset
+\echo 'most rated:' :top_title
+SELECT r.rank, m.title, m.year, round(r.similarity::numeric, 3) AS similarity
+  FROM movierec.similar_movies(:top_movie, 5, 'demo_topk') r
   JOIN movierec.movies m USING (movie_id)
  ORDER BY r.rank;
