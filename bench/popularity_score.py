@@ -2,7 +2,7 @@
 # bench/popularity_score.py: which popularity score reproduces the issue's
 # reference NDCG@10 (0.1806 on ml-100k, 0.1557 on ml-latest-small, hash
 # split)?  An independent plain-Python implementation of the evaluation
-# definitions in doc/evalq.md (no movierec code): rank every training movie
+# definitions in doc/evaluation.md (no movierec code): rank every training movie
 # a user did not rate in training by training count, or by a damped mean
 # with damping m, ties by smaller movie_id; k = 10, relevant = rating >= 4.
 #   python3 bench/popularity_score.py $MOVIELENS_DIR/ml-100k/u.data \

@@ -97,12 +97,12 @@ main(int argc, char **argv)
 		t = now();
 		memcpy(y, bias, sizeof(float) * n);
 		mr_blas.sgemv(MrRowMajor, MrNoTrans, n, k, 1.0f, Q, k, p, 1, 1.0f, y, 1);
-		MrServeTopKSelect(y, n, topk, i1, s1);
+		MrTopKSelect(y, n, topk, i1, s1);
 		t1[r] = now() - t;
 
 		t = now();
 		MrScoreApprox(packed, n, k, p, bias, y);
-		MrServeTopKExact(&in, topk, y, cand, i2, s2);
+		MrTopKExact(&in, topk, y, cand, i2, s2);
 		t2[r] = now() - t;
 		rescored += i;
 		same &= (memcmp(i1, i2, sizeof(i1)) == 0);

@@ -1,5 +1,5 @@
 -- Evaluation: metrics of a model on a test set, train/test splits,
--- cross-validation and grid search.  Definitions are in doc/evalq.md.
+-- cross-validation and grid search.  Definitions are in doc/evaluation.md.
 
 CREATE FUNCTION movierec.evaluate(
     model_id bigint,

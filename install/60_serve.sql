@@ -1,4 +1,4 @@
--- Serving: recommendations from stored models (src/serve_*.c, doc/serve.md).
+-- Serving: recommendations from stored models (src/serve_*.c, doc/serving.md).
 
 CREATE FUNCTION movierec.recommend(user_id bigint, k int DEFAULT 10, model text DEFAULT NULL,
                                    exclude_rated boolean DEFAULT true, among bigint[] DEFAULT NULL)

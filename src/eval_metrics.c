@@ -23,6 +23,7 @@
  * averages these over users.  No PostgreSQL calls here.
  */
 #include "eval_metrics.h"
+#include "topk.h"
 
 #include <math.h>
 #include <string.h>
@@ -40,129 +41,26 @@ MrClipRating(double pred, float lo, float hi)
 	return (float) pred;
 }
 
-/* True when (sa, ia) ranks below (sb, ib). */
-static inline int
-worse(float sa, int32_t ia, float sb, int32_t ib)
-{
-	return sa < sb || (sa == sb && ia > ib);
-}
-
-/* Prepare a heap over caller-owned buffers of k elements each. */
-void
-MrTopKInit(MrTopK *h, int k, float *score_buf, int32_t *item_buf)
-{
-	h->k = k;
-	h->n = 0;
-	h->score = score_buf;
-	h->item = item_buf;
-}
-
-/* Empty the heap for the next user. */
-void
-MrTopKReset(MrTopK *h)
-{
-	h->n = 0;
-}
-
-/* Restore the heap below position i (root = worst). */
-static void
-sift_down(MrTopK *h, int i)
-{
-	float		s = h->score[i];
-	int32_t		it = h->item[i];
-
-	for (;;)
-	{
-		int			c = 2 * i + 1;
-
-		if (c >= h->n)
-			break;
-		if (c + 1 < h->n &&
-			worse(h->score[c + 1], h->item[c + 1], h->score[c], h->item[c]))
-			c++;
-		if (!worse(h->score[c], h->item[c], s, it))
-			break;
-		h->score[i] = h->score[c];
-		h->item[i] = h->item[c];
-		i = c;
-	}
-	h->score[i] = s;
-	h->item[i] = it;
-}
-
-/* Offer one candidate; NaN scores are ignored. */
-void
-MrTopKPush(MrTopK *h, float score, int32_t item)
-{
-	int			i;
-
-	if (isnan(score) || h->k <= 0)
-		return;
-	if (h->n < h->k)
-	{
-		/* append and sift up */
-		i = h->n++;
-		while (i > 0)
-		{
-			int			p = (i - 1) / 2;
-
-			if (!worse(score, item, h->score[p], h->item[p]))
-				break;
-			h->score[i] = h->score[p];
-			h->item[i] = h->item[p];
-			i = p;
-		}
-		h->score[i] = score;
-		h->item[i] = item;
-		return;
-	}
-	if (!worse(h->score[0], h->item[0], score, item))
-		return;
-	h->score[0] = score;
-	h->item[0] = item;
-	sift_down(h, 0);
-}
-
-/* Write the held items best first; leaves the heap empty. */
-int
-MrTopKDrain(MrTopK *h, int32_t *out)
-{
-	int			n = h->n;
-
-	/* repeatedly remove the worst element and store it from the back */
-	while (h->n > 0)
-	{
-		out[h->n - 1] = h->item[0];
-		h->n--;
-		if (h->n > 0)
-		{
-			h->score[0] = h->score[h->n];
-			h->item[0] = h->item[h->n];
-			sift_down(h, 0);
-		}
-	}
-	return n;
-}
-
 /* Rank one user's candidates (all items minus exclude[]) into out. */
 int
-MrTopKSelect(const float *scores, int32_t n_items,
-			 const int32_t *exclude, int64_t n_exclude,
-			 MrTopK *h, int32_t *out)
+MrRankTopK(const float *scores, int32_t n_items,
+		   const int32_t *exclude, int64_t n_exclude,
+		   int k, float *score_buf, int32_t *out)
 {
+	MrTopK		h;
 	int64_t		e = 0;
 	int32_t		i;
 
-	MrTopKReset(h);
+	MrTopKReset(&h, k, score_buf, out);
 	for (i = 0; i < n_items; i++)
 	{
 		while (e < n_exclude && exclude[e] < i)
 			e++;
 		if (e < n_exclude && exclude[e] == i)
 			continue;
-		MrTopKPush(h, scores[i], i);
+		MrTopKPush(&h, scores[i], i);
 	}
-	return MrTopKDrain(h, out);
+	return MrTopKSort(&h);
 }
 
 /* True when item is in the ascending array a[0..n-1]. */

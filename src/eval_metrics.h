@@ -12,20 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/*
- * Bounded selection of the k best (score, item) pairs.  "Better" means a
- * higher score, and for equal scores the smaller item index (items are
- * indexed in ascending movie_id order, so this is the smaller movie_id).
- * The heap keeps its worst element at the root.
- */
-typedef struct MrTopK
-{
-	int			k;				/* capacity */
-	int			n;				/* elements held */
-	float	   *score;			/* k */
-	int32_t    *item;			/* k */
-} MrTopK;
-
 /* Per-user ranking figures. */
 typedef struct MrRankStats
 {
@@ -39,30 +25,16 @@ typedef struct MrRankStats
 /* Clip a prediction to [lo, hi]. */
 extern float MrClipRating(double pred, float lo, float hi);
 
-/* Prepare a heap over caller-owned buffers of k elements each. */
-extern void MrTopKInit(MrTopK *h, int k, float *score_buf, int32_t *item_buf);
-
-/* Empty the heap for the next user. */
-extern void MrTopKReset(MrTopK *h);
-
-/* Offer one candidate; NaN scores are ignored. */
-extern void MrTopKPush(MrTopK *h, float score, int32_t item);
-
-/*
- * Write the held items best first into out (h->n of them) and return how
- * many were written.  Leaves the heap empty.
- */
-extern int	MrTopKDrain(MrTopK *h, int32_t *out);
-
 /*
  * Rank the candidate items 0..n_items-1 of one user by scores[], skipping
  * the ascending indexes in exclude[0..n_exclude-1], and write the best k
- * (best first) to out.  Returns the number written (< k only when fewer
- * candidates exist).
+ * (best first) to out, using score_buf (k floats) as scratch.  Returns
+ * the number written (< k only when fewer candidates exist).  Ties go to
+ * the smaller index; NaN scores are never ranked.
  */
-extern int	MrTopKSelect(const float *scores, int32_t n_items,
-						 const int32_t *exclude, int64_t n_exclude,
-						 MrTopK *h, int32_t *out);
+extern int	MrRankTopK(const float *scores, int32_t n_items,
+					   const int32_t *exclude, int64_t n_exclude,
+					   int k, float *score_buf, int32_t *out);
 
 /*
  * Ranking metrics of one user.  top[0..n_top-1] is the ranked list (best

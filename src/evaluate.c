@@ -532,9 +532,7 @@ movierec_evaluate(PG_FUNCTION_ARGS)
 		float	   *S = big_alloc(cxt, (Size) nb * m->n_items, sizeof(float));
 		bool	   *covered = big_alloc(cxt, m->n_items, sizeof(bool));
 		float	   *hs = palloc(sizeof(float) * k);
-		int32	   *hi = palloc(sizeof(int32) * k);
 		int32	   *top = palloc(sizeof(int32) * k);
-		MrTopK		heap;
 
 		pairs = read_training(cxt, model_id, m, ranked, n_ranked, &n_pairs);
 		ex_ptr = big_alloc(cxt, n_ranked + 1, sizeof(int64));
@@ -549,7 +547,6 @@ movierec_evaluate(PG_FUNCTION_ARGS)
 
 		for (int32 i = 0; i < m->n_items; i++)
 			add[i] = is_pop ? (float) m->item_count[i] : m->item_bias[i];
-		MrTopKInit(&heap, k, hs, hi);
 
 		for (int32 b0 = 0; b0 < n_ranked; b0 += nb)
 		{
@@ -579,9 +576,9 @@ movierec_evaluate(PG_FUNCTION_ARGS)
 				int			n_top;
 				MrRankStats st;
 
-				n_top = MrTopKSelect(S + (size_t) j * m->n_items, m->n_items,
-									 ex_items + ex_ptr[s], ex_ptr[s + 1] - ex_ptr[s],
-									 &heap, top);
+				n_top = MrRankTopK(S + (size_t) j * m->n_items, m->n_items,
+								   ex_items + ex_ptr[s], ex_ptr[s + 1] - ex_ptr[s],
+								   k, hs, top);
 				MrRankMetrics(top, n_top, k, rel_items + rel_ptr[s],
 							  (int) (rel_ptr[s + 1] - rel_ptr[s]), rel_total[s], &st);
 				sum_p += st.precision;

@@ -11,7 +11,7 @@
  *
  * lambda n_u^nu is a frequency-weighted factor penalty: Zhou et al. (2008)
  * use nu = 1; on MovieLens nu = 0.4 is clearly better (ml-100k hash split
- * RMSE 0.9036 against a plateau at 0.907 for nu = 1, doc/kernels.md), so
+ * RMSE 0.9036 against a plateau at 0.907 for nu = 1, doc/algorithms.md), so
  * heavy raters are held back less than in proportion to their count.
  * lambda is params->regularization; beta_u = params->reg_user_bias
  * (constant, as in the baseline model).  The movie half-step is the mirror image with [p_u, 1],

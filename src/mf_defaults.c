@@ -2,7 +2,7 @@
  * mf_defaults.c: tuned default parameters and workspace estimates.
  *
  * The defaults make train('m') with no params good on MovieLens; the
- * numbers and the measurements behind them are in doc/kernels.md.  Every
+ * numbers and the measurements behind them are in doc/algorithms.md.  Every
  * algorithm starts from common values and overrides what matters to it.
  * Keys a kernel ignores keep neutral values so the resolved params stored
  * with a model are still meaningful.

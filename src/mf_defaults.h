@@ -3,7 +3,7 @@
  *
  * Plain C, no PostgreSQL headers.  The glue fills an MrTrainParams with
  * MrDefaultParams(), overrides the keys the user gave, and stores the
- * result with the model.  The values are tuned on MovieLens; doc/kernels.md
+ * result with the model.  The values are tuned on MovieLens; doc/algorithms.md
  * gives the measurements behind them.
  */
 #ifndef MR_MF_DEFAULTS_H

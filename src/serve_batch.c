@@ -7,7 +7,7 @@
  * of BLOCK_ITEMS; one sgemm computes the block's scores
  * (P_blk Q_blk^T, BLOCK_USERS x BLOCK_ITEMS floats, sized to stay in the
  * L2 cache), the user's rated movies in that block are set to -INFINITY,
- * and each row goes through that user's bounded heap (serve_topk.c), which
+ * and each row goes through that user's bounded heap (topk.c), which
  * rejects almost every score with one comparison.  Movie blocks are
  * visited in index (movie_id) order, so ties still go to the smaller
  * movie_id, exactly as recommend() ranks.
@@ -277,7 +277,7 @@ movierec_recommend_all(PG_FUNCTION_ARGS)
 	float	   *C;
 	float	   *heap_s;
 	int32	   *heap_i;
-	MrServeTopK		heaps[BLOCK_USERS];
+	MrTopK		heaps[BLOCK_USERS];
 	int64		cursor[BLOCK_USERS];
 	int32		u0;
 	int			rc;
@@ -337,7 +337,7 @@ movierec_recommend_all(PG_FUNCTION_ARGS)
 
 		for (r = 0; r < bu; r++)
 		{
-			MrServeTopKReset(&heaps[r], k, heap_s + (Size) r * k, heap_i + (Size) r * k);
+			MrTopKReset(&heaps[r], k, heap_s + (Size) r * k, heap_i + (Size) r * k);
 			cursor[r] = u.rated_ptr[u0 + r];
 		}
 		for (j0 = 0; j0 < m->n_items; j0 += BLOCK_ITEMS)
@@ -362,12 +362,12 @@ movierec_recommend_all(PG_FUNCTION_ARGS)
 					row[u.rated_idx[cursor[r]] - j0] = -INFINITY;
 					cursor[r]++;
 				}
-				MrServeTopKScanRow(&heaps[r], row, m->item_bias + j0, j0, bi);
+				MrTopKScanRow(&heaps[r], row, m->item_bias + j0, j0, bi);
 			}
 		}
 		for (r = 0; r < bu; r++)
 		{
-			int			n = MrServeTopKSort(&heaps[r]),
+			int			n = MrTopKSort(&heaps[r]),
 						i;
 			float		add = m->spec.global_mean + u.bias[u0 + r];
 

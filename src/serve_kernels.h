@@ -1,10 +1,10 @@
 /*
  * serve_kernels.h: pure-C kernels of serving (no PostgreSQL headers).
  *
- * serve_topk.c selects the exact top k of a score vector with a bounded
+ * topk.c selects the exact top k of a score vector with a bounded
  * heap; serve_foldin.c solves one user's factors from ratings against
  * fixed item factors.  Both are unit tested outside the server
- * (test/unit/serve_topk.c, test/unit/serve_foldin.c).
+ * (test/unit/topk.c, test/unit/serve_foldin.c).
  */
 #ifndef MR_SERVE_KERNELS_H
 #define MR_SERVE_KERNELS_H
@@ -12,46 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/*
- * A bounded "worst at the root" heap of (score, index) pairs.  Ordering:
- * a is better than b when a.score > b.score, or the scores are equal and
- * a.index < b.index (items are kept sorted by movie_id, so a smaller
- * index is a smaller movie_id).
- */
-typedef struct MrServeTopK
-{
-	int			k;				/* capacity */
-	int			n;				/* entries held */
-	float	   *score;			/* k entries */
-	int32_t    *index;			/* k entries */
-} MrServeTopK;
-
-/* Empty the heap; score and index must hold k entries. */
-extern void MrServeTopKReset(MrServeTopK *h, int k, float *score, int32_t *index);
-
-/* Offer one candidate. */
-extern void MrServeTopKPush(MrServeTopK *h, float score, int32_t index);
-
-/*
- * Offer scores[i] for every i in [0, n) (cand == NULL) or every i in
- * cand[0..n).  Scores equal to -INFINITY (or NaN) are not candidates.
- */
-extern void MrServeTopKScan(MrServeTopK *h, const float *scores, const int32_t *cand,
-					   int32_t n);
-
-/*
- * Offer row[j] + bias[j] as index offset + j for j in [0, n).  Successive
- * calls on one heap must use increasing offsets (blocks in index order).
- */
-extern void MrServeTopKScanRow(MrServeTopK *h, const float *row, const float *bias,
-						  int32_t offset, int32_t n);
-
-/* Sort the held entries best first (destroys the heap order); returns n. */
-extern int	MrServeTopKSort(MrServeTopK *h);
-
-/* Convenience: exact top k of scores[0..n) into out_index/out_score. */
-extern int	MrServeTopKSelect(const float *scores, int32_t n, int k,
-						 int32_t *out_index, float *out_score);
+#include "topk.h"
 
 /* Items per panel of the packed item layout (serve_scan.c). */
 #define MR_PANEL 16
@@ -91,7 +52,7 @@ extern float MrScoreExact(const float *q, int k, const float *p, float bias);
  */
 extern const char *MrScoreKernelName(int mode);
 
-/* What MrServeTopKExact scores. */
+/* What MrTopKExact scores. */
 typedef struct MrScanInput
 {
 	int32_t		n;				/* items */
@@ -109,7 +70,7 @@ typedef struct MrScanInput
  * then holds exact scores at cand[0..m)).  cand needs n entries.  Returns
  * the count, best first in out_index/out_score, ties by smaller index.
  */
-extern int	MrServeTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
+extern int	MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 						int32_t *out_index, float *out_score);
 
 /* What a model's user step looks like (read from models.params). */

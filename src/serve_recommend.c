@@ -10,7 +10,7 @@
  * scratch vector with the bfloat16 pass of serve_scan.c (or exact dot
  * products over the `among` subset), mark excluded movies with -INFINITY,
  * select the exact top k (serve_scan.c rescores the items its error bound
- * cannot decide; serve_topk.c's bounded heap), and return the rows in
+ * cannot decide; topk.c's bounded heap), and return the rows in
  * materialize mode.  Every score shown is the exact float score
  * MrScoreExact, the same in every path.  Scores are predicted ratings
  * mu + b_u + b_i + p.q, not clipped (clipping would create ties that the
@@ -143,7 +143,7 @@ among_candidates(MrServeModel *m, ArrayType *among, int32 **out)
  * Score candidates for a user on the model or fold-in path:
  * scores[i] = b_i + q_i . p (the constant mu + b_u is added on output).
  * Without `among` the scores are the approximate first pass (true is
- * returned: emit_topk must rescore with MrServeTopKExact); with it they are
+ * returned: emit_topk must rescore with MrTopKExact); with it they are
  * exact.
  */
 static bool
@@ -191,7 +191,7 @@ score_popularity(MrServeModel *m, const int32 *cand, int32 ncand)
 /*
  * Select the top k of m->scratch over cand and emit (movie_id, score +
  * add, rank).  When p is given, scratch holds the approximate pass and
- * MrServeTopKExact finishes the job.
+ * MrTopKExact finishes the job.
  */
 static void
 emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, const float *p,
@@ -205,15 +205,15 @@ emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, const float *p,
 	{
 		MrScanInput in = {m->n_items, m->k, m->Q, m->norm, m->item_bias, p, NULL};
 
-		n = MrServeTopKExact(&in, k, m->scratch, m->cand, top_index, top_score);
+		n = MrTopKExact(&in, k, m->scratch, m->cand, top_index, top_score);
 	}
 	else
 	{
-		MrServeTopK		h;
+		MrTopK		h;
 
-		MrServeTopKReset(&h, k, top_score, top_index);
-		MrServeTopKScan(&h, m->scratch, cand, cand ? ncand : m->n_items);
-		n = MrServeTopKSort(&h);
+		MrTopKReset(&h, k, top_score, top_index);
+		MrTopKScan(&h, m->scratch, cand, cand ? ncand : m->n_items);
+		n = MrTopKSort(&h);
 	}
 	for (i = 0; i < n; i++)
 	{
@@ -488,7 +488,7 @@ movierec_explain(PG_FUNCTION_ARGS)
 	float	   *chol,
 			   *contrib,
 			   *wk;
-	MrServeTopK		h;
+	MrTopK		h;
 
 	n = arg_k(fcinfo, 3, "n");
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
@@ -511,9 +511,9 @@ movierec_explain(PG_FUNCTION_ARGS)
 						chol, x, wk, contrib) != 0)
 		return (Datum) 0;
 	/* known_idx is in movie_id order: heap ties go to the smaller movie_id */
-	MrServeTopKReset(&h, n, top_score, top_index);
-	MrServeTopKScan(&h, contrib, NULL, u->n_known);
-	cnt = MrServeTopKSort(&h);
+	MrTopKReset(&h, n, top_score, top_index);
+	MrTopKScan(&h, contrib, NULL, u->n_known);
+	cnt = MrTopKSort(&h);
 	for (i = 0; i < cnt; i++)
 	{
 		Datum		values[2];

@@ -8,7 +8,7 @@
  * a shared machine, by the L3 cache other processes also use).  OpenBLAS
  * 0.3.21's sgemv on a row-major n x 64 matrix runs its transposed kernel,
  * with a horizontal reduction per row; it was the slowest variant
- * measured (doc/serve.md).  This file:
+ * measured (doc/serving.md).  This file:
  *
  *  1. keeps a second copy of the item factors in bfloat16 (the upper 16
  *     bits of a float, rounded to nearest even: relative error <= 2^-9),
@@ -287,7 +287,7 @@ approx_avx512bf16(const uint16_t *packed, int32_t n, int k, const float *p,
 typedef void (*approx_fn) (const uint16_t *, int32_t, int, const float *, const float *, float *);
 static approx_fn approx_impl = NULL;
 static const char *approx_name = "plain";
-static bool use_avx512 = false;	/* for the bound passes of MrServeTopKExact */
+static bool use_avx512 = false;	/* for the bound passes of MrTopKExact */
 
 /* Choose the widest variant the CPU supports (once). */
 static void
@@ -379,7 +379,7 @@ bound(float e, float qnorm, float a)
  */
 static void
 lower_pass_plain(const float *approx, const float *norm, float e, int32_t i,
-				 int32_t n, MrServeTopK *h)
+				 int32_t n, MrTopK *h)
 {
 	for (; i < n; i++)
 	{
@@ -387,7 +387,7 @@ lower_pass_plain(const float *approx, const float *norm, float e, int32_t i,
 
 		/* a <= root already fails: skip the bound */
 		if (a > h->score[0] && a - bound(e, norm[i], a) > h->score[0])
-			MrServeTopKPush(h, a - bound(e, norm[i], a), i);
+			MrTopKPush(h, a - bound(e, norm[i], a), i);
 	}
 }
 
@@ -426,7 +426,7 @@ bound16(__m512 a, __m512 qn, __m512 e)
 __attribute__((target("avx512f")))
 static void
 lower_pass_avx512(const float *approx, const float *norm, float e, int32_t i,
-				  int32_t n, MrServeTopK *h)
+				  int32_t n, MrTopK *h)
 {
 	__m512		ev = _mm512_set1_ps(e);
 
@@ -443,7 +443,7 @@ lower_pass_avx512(const float *approx, const float *norm, float e, int32_t i,
 
 			mask &= mask - 1;
 			if (l > h->score[0])
-				MrServeTopKPush(h, l, i + j);
+				MrTopKPush(h, l, i + j);
 		}
 	}
 	lower_pass_plain(approx, norm, e, i, n, h);
@@ -488,7 +488,7 @@ upper_pass_avx512(const float *approx, const float *norm, float e, float tau,
 #endif
 
 int
-MrServeTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
+MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 			int32_t *out_index, float *out_score)
 {
 	double		pnorm = 0;
@@ -497,7 +497,7 @@ MrServeTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 	int32_t		i,
 				j,
 				m;
-	MrServeTopK		h;
+	MrTopK		h;
 	int			f;
 
 	if (approx_impl == NULL)
@@ -507,10 +507,10 @@ MrServeTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 	e = (float) (MrApproxErrorScale(in->k) * sqrt(pnorm) * (1 + 1e-5));
 
 	/* tau: the k-th largest lower bound (needs k finite candidates) */
-	MrServeTopKReset(&h, k, out_score, out_index);
+	MrTopKReset(&h, k, out_score, out_index);
 	for (i = 0; i < in->n && h.n < h.k; i++)
 		if (approx[i] > -INFINITY)
-			MrServeTopKPush(&h, approx[i] - bound(e, in->norm[i], approx[i]), i);
+			MrTopKPush(&h, approx[i] - bound(e, in->norm[i], approx[i]), i);
 	if (h.n == h.k)
 	{
 #ifdef MR_HAVE_X86
@@ -532,9 +532,9 @@ MrServeTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 	for (j = 0; j < m; j++)
 		approx[cand[j]] = MrScoreExact(in->Q + (size_t) cand[j] * in->k, in->k, in->p,
 									   in->bias ? in->bias[cand[j]] : 0.0f);
-	MrServeTopKReset(&h, k, out_score, out_index);
-	MrServeTopKScan(&h, approx, cand, m);
+	MrTopKReset(&h, k, out_score, out_index);
+	MrTopKScan(&h, approx, cand, m);
 	if (in->n_rescored)
 		*in->n_rescored = m;
-	return MrServeTopKSort(&h);
+	return MrTopKSort(&h);
 }

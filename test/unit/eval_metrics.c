@@ -3,7 +3,7 @@
  * top-k heap with its tie rule (equal scores: smaller index first), and
  * precision/recall/NDCG/AP on small examples computed by hand.  Prints TAP.
  */
-// sources: src/eval_metrics.c
+// sources: src/eval_metrics.c src/topk.c
 #include "eval_metrics.h"
 #include "blas.h"
 
@@ -55,9 +55,7 @@ int
 main(void)
 {
 	float		hs[16];
-	int32_t		hi[16],
-				out[16];
-	MrTopK		h;
+	int32_t		out[16];
 	MrRankStats st;
 
 	/* clipping */
@@ -74,24 +72,19 @@ main(void)
 		int32_t		want_ex[3] = {1, 4, 3};
 		int			n;
 
-		MrTopKInit(&h, 3, hs, hi);
-		n = MrTopKSelect(s, 6, NULL, 0, &h, out);
+		n = MrRankTopK(s, 6, NULL, 0, 3, hs, out);
 		ok(n == 3 && same(out, want3, 3), "top 3: equal scores keep smaller index");
-		MrTopKInit(&h, 2, hs, hi);
-		n = MrTopKSelect(s, 6, NULL, 0, &h, out);
+		n = MrRankTopK(s, 6, NULL, 0, 2, hs, out);
 		ok(n == 2 && same(out, want2, 2), "top 2 of three tied");
-		MrTopKInit(&h, 3, hs, hi);
-		n = MrTopKSelect(s, 6, ex, 1, &h, out);
+		n = MrRankTopK(s, 6, ex, 1, 3, hs, out);
 		ok(n == 3 && same(out, want_ex, 3), "excluded item is skipped");
-		MrTopKInit(&h, 10, hs, hi);
-		n = MrTopKSelect(s, 6, ex, 1, &h, out);
+		n = MrRankTopK(s, 6, ex, 1, 10, hs, out);
 		ok(n == 5, "fewer candidates than k");
 	}
 	{
 		float		s[3] = {NAN, 1, 2};
 
-		MrTopKInit(&h, 3, hs, hi);
-		ok(MrTopKSelect(s, 3, NULL, 0, &h, out) == 2 && out[0] == 2 && out[1] == 1,
+		ok(MrRankTopK(s, 3, NULL, 0, 3, hs, out) == 2 && out[0] == 2 && out[1] == 1,
 		   "NaN scores are never ranked");
 	}
 
@@ -125,8 +118,7 @@ main(void)
 				idx[i] = cand[i];
 			sort_scores = s;
 			qsort(idx, nc, sizeof(int32_t), ref_cmp);
-			MrTopKInit(&h, K, hs, hi);
-			if (MrTopKSelect(s, N, ex, nex, &h, out) != K || !same(out, idx, K))
+			if (MrRankTopK(s, N, ex, nex, K, hs, out) != K || !same(out, idx, K))
 				good = 0;
 		}
 		ok(good, "heap top 16 equals a full sort over 20 random rounds with ties");

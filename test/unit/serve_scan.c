@@ -1,11 +1,11 @@
 /*
  * Unit test of the catalogue scan (src/serve_scan.c): the bfloat16 pass
  * stays within its error bound, the AVX-512 and plain C passes agree bit
- * for bit, and MrServeTopKExact returns exactly the top k of the exact float
+ * for bit, and MrTopKExact returns exactly the top k of the exact float
  * scores (ids, order and scores), also with exclusions, many equal
  * items, odd shapes and k = 10000.  Prints TAP.
  */
-// sources: src/serve_scan.c src/serve_topk.c
+// sources: src/serve_scan.c src/topk.c
 #include "serve_kernels.h"
 
 #include <math.h>
@@ -85,7 +85,7 @@ free_case(Case *c)
 }
 
 /*
- * Compare MrServeTopKExact with a heap over exact scores; every excl-th item is
+ * Compare MrTopKExact with a heap over exact scores; every excl-th item is
  * excluded.  Returns 1 when ids, order and scores are identical.
  */
 static int
@@ -107,13 +107,13 @@ same_topk(Case *c, int k, int excl, int32_t *rescored)
 	for (i = 0; i < c->n; i++)
 		exact[i] = (excl > 0 && i % excl == 3) ? -INFINITY
 			: MrScoreExact(c->Q + (size_t) i * c->k, c->k, c->p, c->bias[i]);
-	n1 = MrServeTopKSelect(exact, c->n, k, i1, s1);
+	n1 = MrTopKSelect(exact, c->n, k, i1, s1);
 
 	MrScoreApprox(c->packed, c->n, c->k, c->p, c->bias, approx);
 	for (i = 0; i < c->n; i++)
 		if (excl > 0 && i % excl == 3)
 			approx[i] = -INFINITY;
-	n2 = MrServeTopKExact(&in, k, approx, cand, i2, s2);
+	n2 = MrTopKExact(&in, k, approx, cand, i2, s2);
 	good = (n1 == n2 && memcmp(i1, i2, sizeof(int32_t) * n1) == 0 &&
 			memcmp(s1, s2, sizeof(float) * n1) == 0);
 	free(exact);

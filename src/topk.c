@@ -1,8 +1,8 @@
 /*
- * serve_topk.c: exact top-k selection with a bounded heap.
+ * topk.c: exact top-k selection with a bounded heap.
  *
- * Design.  Serving scores every candidate (one pass over the cached item
- * factors, serve_scan.c) and keeps the k best.  A binary heap of capacity
+ * Design.  Serving and evaluation score every candidate (serving: one
+ * pass over the cached item factors, serve_scan.c) and keep the k best.  A binary heap of capacity
  * k holds the best seen so far with the worst one at the root, so a
  * candidate that does not beat the root costs one comparison; over n
  * candidates the work is O(n + m log k) where m, the number of
@@ -14,9 +14,11 @@
  * surfaces.
  *
  * Plain C over arrays: no PostgreSQL calls (unit tested in
- * test/unit/serve_topk.c).
+ * test/unit/topk.c).
  */
-#include "serve_kernels.h"
+#include "topk.h"
+
+#include <stddef.h>
 
 #include <math.h>
 
@@ -29,7 +31,7 @@ better(float sa, int32_t ia, float sb, int32_t ib)
 
 /* Restore the heap below position i (worst at the root). */
 static void
-sift_down(MrServeTopK *h, int i)
+sift_down(MrTopK *h, int i)
 {
 	float		s = h->score[i];
 	int32_t		x = h->index[i];
@@ -56,7 +58,7 @@ sift_down(MrServeTopK *h, int i)
 
 /* Move the entry at position i up while it is worse than its parent. */
 static void
-sift_up(MrServeTopK *h, int i)
+sift_up(MrTopK *h, int i)
 {
 	float		s = h->score[i];
 	int32_t		x = h->index[i];
@@ -75,8 +77,9 @@ sift_up(MrServeTopK *h, int i)
 	h->index[i] = x;
 }
 
+/* Empty the heap; score and index must hold k entries. */
 void
-MrServeTopKReset(MrServeTopK *h, int k, float *score, int32_t *index)
+MrTopKReset(MrTopK *h, int k, float *score, int32_t *index)
 {
 	h->k = k;
 	h->n = 0;
@@ -84,8 +87,9 @@ MrServeTopKReset(MrServeTopK *h, int k, float *score, int32_t *index)
 	h->index = index;
 }
 
+/* Offer one candidate (-INFINITY and NaN are not candidates). */
 void
-MrServeTopKPush(MrServeTopK *h, float score, int32_t index)
+MrTopKPush(MrTopK *h, float score, int32_t index)
 {
 	if (!(score > -INFINITY))	/* also rejects NaN */
 		return;
@@ -104,8 +108,9 @@ MrServeTopKPush(MrServeTopK *h, float score, int32_t index)
 	}
 }
 
+/* Offer scores[i] for all i < n, or for the indexes in cand. */
 void
-MrServeTopKScan(MrServeTopK *h, const float *scores, const int32_t *cand, int32_t n)
+MrTopKScan(MrTopK *h, const float *scores, const int32_t *cand, int32_t n)
 {
 	int32_t		i;
 
@@ -116,7 +121,7 @@ MrServeTopKScan(MrServeTopK *h, const float *scores, const int32_t *cand, int32_
 		i = 0;
 		/* fill the heap, then the fast path compares with the root only */
 		for (; i < n && h->n < h->k; i++)
-			MrServeTopKPush(h, scores[i], i);
+			MrTopKPush(h, scores[i], i);
 		for (; i < n; i++)
 		{
 			float		s = scores[i];
@@ -133,12 +138,13 @@ MrServeTopKScan(MrServeTopK *h, const float *scores, const int32_t *cand, int32_
 	else
 	{
 		for (i = 0; i < n; i++)
-			MrServeTopKPush(h, scores[cand[i]], cand[i]);
+			MrTopKPush(h, scores[cand[i]], cand[i]);
 	}
 }
 
+/* Offer row[j] + bias[j] as index offset + j (blocks in index order). */
 void
-MrServeTopKScanRow(MrServeTopK *h, const float *row, const float *bias, int32_t offset,
+MrTopKScanRow(MrTopK *h, const float *row, const float *bias, int32_t offset,
 			  int32_t n)
 {
 	int32_t		j = 0;
@@ -146,7 +152,7 @@ MrServeTopKScanRow(MrServeTopK *h, const float *row, const float *bias, int32_t 
 	if (h->k <= 0)
 		return;
 	for (; j < n && h->n < h->k; j++)
-		MrServeTopKPush(h, row[j] + bias[j], offset + j);
+		MrTopKPush(h, row[j] + bias[j], offset + j);
 	for (; j < n; j++)
 	{
 		float		s = row[j] + bias[j];
@@ -161,8 +167,9 @@ MrServeTopKScanRow(MrServeTopK *h, const float *row, const float *bias, int32_t 
 	}
 }
 
+/* Sort the held entries best first; returns how many. */
 int
-MrServeTopKSort(MrServeTopK *h)
+MrTopKSort(MrTopK *h)
 {
 	int			n = h->n;
 
@@ -184,13 +191,14 @@ MrServeTopKSort(MrServeTopK *h)
 	return n;
 }
 
+/* Exact top k of scores[0..n) into out_index/out_score. */
 int
-MrServeTopKSelect(const float *scores, int32_t n, int k,
+MrTopKSelect(const float *scores, int32_t n, int k,
 			 int32_t *out_index, float *out_score)
 {
-	MrServeTopK		h;
+	MrTopK		h;
 
-	MrServeTopKReset(&h, k, out_score, out_index);
-	MrServeTopKScan(&h, scores, NULL, n);
-	return MrServeTopKSort(&h);
+	MrTopKReset(&h, k, out_score, out_index);
+	MrTopKScan(&h, scores, NULL, n);
+	return MrTopKSort(&h);
 }

@@ -1,10 +1,10 @@
 /*
- * Unit test of the serving top-k kernel (src/serve_topk.c): the bounded
+ * Unit test of the serving top-k kernel (src/topk.c): the bounded
  * heap returns exactly what a full sort returns, ties by smaller index,
  * with candidate lists, -INFINITY/NaN exclusions, k larger than n and
  * k = 10000.  Prints TAP.
  */
-// sources: src/serve_topk.c
+// sources: src/topk.c
 #include "serve_kernels.h"
 
 #include <math.h>
@@ -68,16 +68,16 @@ check(const float *s, const int32_t *cand, int32_t n, int k)
 	int32_t    *ref = malloc(sizeof(int32_t) * (k + 1));
 	int32_t    *got = malloc(sizeof(int32_t) * (k + 1));
 	float	   *gs = malloc(sizeof(float) * (k + 1));
-	MrServeTopK		h;
+	MrTopK		h;
 	int			m1,
 				m2,
 				i,
 				good;
 
 	m1 = reference(s, cand, n, k, ref);
-	MrServeTopKReset(&h, k, gs, got);
-	MrServeTopKScan(&h, s, cand, n);
-	m2 = MrServeTopKSort(&h);
+	MrTopKReset(&h, k, gs, got);
+	MrTopKScan(&h, s, cand, n);
+	m2 = MrTopKSort(&h);
 	good = (m1 == m2);
 	for (i = 0; good && i < m1; i++)
 		good = (ref[i] == got[i] && gs[i] == s[got[i]]);
@@ -112,7 +112,7 @@ main(void)
 	}
 	ok(all_ok, "top-10 and top-1 equal a full sort (random scores, many ties)");
 
-	ok(MrServeTopKSelect(tiny, 5, 3, idx, sc) == 3 && idx[0] == 1 && idx[1] == 2 && idx[2] == 4,
+	ok(MrTopKSelect(tiny, 5, 3, idx, sc) == 3 && idx[0] == 1 && idx[1] == 2 && idx[2] == 4,
 	   "ties broken by smaller index");
 
 	for (i = 0; i < n; i++)
@@ -134,7 +134,7 @@ main(void)
 	ok(check(s, NULL, n, 10), "ascending scores (worst case for the heap)");
 	for (i = 0; i < n; i++)
 		s[i] = 1.0f;			/* all equal: smallest indexes win */
-	ok(check(s, NULL, n, 10) && MrServeTopKSelect(s, n, 3, idx, sc) == 3 && idx[2] == 2,
+	ok(check(s, NULL, n, 10) && MrTopKSelect(s, n, 3, idx, sc) == 3 && idx[2] == 2,
 	   "all scores equal: the smallest indexes");
 
 	printf("1..%d\n", n_test);
