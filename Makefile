@@ -10,6 +10,9 @@ EXTVERSION = 0.1
 MODULE_big = movierec
 OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 DATA_built = movierec--$(EXTVERSION).sql
+# -Wall -Wextra, less two checks that PostgreSQL's own headers and the fmgr
+# calling convention trip (utils/array.h: sign-compare; every PG_FUNCTION_ARGS
+# and callback that ignores an argument: unused-parameter).
 PG_CPPFLAGS = -Isrc -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -O2
 SHLIB_LINK = -ldl -lm -lpthread
 EXTRA_CLEAN = test/unit/*.bin src/*.d
