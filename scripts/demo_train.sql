@@ -52,6 +52,13 @@ SELECT DISTINCT ON (title) movie_id, title, rating
   FROM (VALUES ('Toy Story', 5.0), ('Lion King, The', 5.0), ('Aladdin', 4.0)) v(title, rating)
   JOIN movierec.movies USING (title)
  ORDER BY title, movie_id;
+-- other data (a synthetic set): the three most rated movies instead
+INSERT INTO demo_liked
+SELECT m.movie_id, m.title, 5.0
+  FROM movierec.movies m
+  JOIN (SELECT movie_id, count(*) AS n FROM movierec.ratings GROUP BY movie_id) c USING (movie_id)
+ WHERE NOT EXISTS (SELECT 1 FROM demo_liked)
+ ORDER BY c.n DESC, m.movie_id LIMIT 3;
 SELECT title, rating FROM demo_liked ORDER BY title;
 SELECT r.rank, m.title, m.year
   FROM movierec.recommend_for_ratings(
