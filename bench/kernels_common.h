@@ -198,4 +198,57 @@ bench_train(const char *algo, const MrRatings *r, const MrTrainParams *p, MrFact
 	exit(2);
 }
 
+/* Apply one key=value override. */
+static void
+set_param(MrTrainParams *p, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	double		v;
+	size_t		n;
+
+	if (eq == NULL)
+	{
+		fprintf(stderr, "expected key=value: %s\n", kv);
+		exit(2);
+	}
+	v = atof(eq + 1);
+	n = eq - kv;
+#define KEY(name) (n == strlen(name) && strncmp(kv, name, n) == 0)
+	if (KEY("factors"))
+		p->factors = (int) v;
+	else if (KEY("iterations"))
+		p->iterations = (int) v;
+	else if (KEY("regularization"))
+		p->regularization = v;
+	else if (KEY("reg_user_bias"))
+		p->reg_user_bias = v;
+	else if (KEY("reg_item_bias"))
+		p->reg_item_bias = v;
+	else if (KEY("learning_rate"))
+		p->learning_rate = v;
+	else if (KEY("lr_decay"))
+		p->lr_decay = v;
+	else if (KEY("init_std"))
+		p->init_std = v;
+	else if (KEY("alpha"))
+		p->alpha = v;
+	else if (KEY("binarize"))
+		p->binarize = v;
+	else if (KEY("cg_steps"))
+		p->cg_steps = (int) v;
+	else if (KEY("use_bias"))
+		p->use_bias = (int) v;
+	else if (KEY("threads"))
+		p->threads = (int) v;
+	else if (KEY("seed"))
+		p->seed = (uint64_t) v;
+	else if (KEY("verbose"))
+		bench_verbose = (int) v;
+	else
+	{
+		fprintf(stderr, "unknown key %.*s\n", (int) n, kv);
+		exit(2);
+	}
+}
+
 #endif							/* MR_KERNELS_COMMON_H */

@@ -19,38 +19,6 @@
 
 #include <math.h>
 
-/* Apply one key=value override (subset of kernels_eval's keys). */
-static void
-set_param(MrTrainParams *p, const char *kv)
-{
-	const char *eq = strchr(kv, '=');
-	double		v = eq ? atof(eq + 1) : 0;
-	size_t		n = eq ? (size_t) (eq - kv) : 0;
-
-#define KEY(name) (n == strlen(name) && strncmp(kv, name, n) == 0)
-	if (KEY("factors"))
-		p->factors = (int) v;
-	else if (KEY("iterations"))
-		p->iterations = (int) v;
-	else if (KEY("regularization"))
-		p->regularization = v;
-	else if (KEY("alpha"))
-		p->alpha = v;
-	else if (KEY("binarize"))
-		p->binarize = v;
-	else if (KEY("cg_steps"))
-		p->cg_steps = (int) v;
-	else if (KEY("threads"))
-		p->threads = (int) v;
-	else if (KEY("verbose"))
-		bench_verbose = (int) v;
-	else
-	{
-		fprintf(stderr, "unknown key %s\n", kv);
-		exit(2);
-	}
-}
-
 int
 main(int argc, char **argv)
 {

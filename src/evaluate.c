@@ -225,27 +225,6 @@ pair_cmp(const void *a, const void *b)
 	return 0;
 }
 
-/* Slot of user_id among the sorted ranked users, or -1. */
-static int32
-find_slot(const int64 *ids, int32 n, int64 user_id)
-{
-	int32		lo = 0,
-				hi = n - 1;
-
-	while (lo <= hi)
-	{
-		int32		mid = lo + (hi - lo) / 2;
-
-		if (ids[mid] == user_id)
-			return mid;
-		if (ids[mid] < user_id)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
-}
-
 /*
  * Read the model's training source and collect, for each ranked user, the
  * model item indexes they rated in training.  Returns pairs sorted by
@@ -323,7 +302,7 @@ read_training(MemoryContext cxt, int64 model_id, const MrModel *m,
 														SPI_tuptable->tupdesc, 1, &n1));
 			int64		i = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
 														SPI_tuptable->tupdesc, 2, &n2));
-			int32		slot = find_slot(ranked, n_ranked, u);
+			int32		slot = MrFindId(ranked, n_ranked, u);
 			int32		item;
 
 			n_rows++;

@@ -161,8 +161,8 @@ MrModelLoad(int64 model_id, bool with_users)
 }
 
 /* Binary search for id in a sorted array of n ids; -1 if absent. */
-static int32
-find_id(const int64 *ids, int32 n, int64 id)
+int32
+MrFindId(const int64 *ids, int32 n, int64 id)
 {
 	int32		lo = 0,
 				hi = n - 1;
@@ -185,12 +185,12 @@ find_id(const int64 *ids, int32 n, int64 id)
 int32
 MrModelItemIndex(const MrModel *m, int64 movie_id)
 {
-	return find_id(m->item_ids, m->n_items, movie_id);
+	return MrFindId(m->item_ids, m->n_items, movie_id);
 }
 
 /* Dense index of a user id, or -1. */
 int32
 MrModelUserIndex(const MrModel *m, int64 user_id)
 {
-	return find_id(m->user_ids, m->n_users, user_id);
+	return MrFindId(m->user_ids, m->n_users, user_id);
 }

@@ -37,6 +37,9 @@ typedef struct MrModel
  */
 extern MrModel *MrModelLoad(int64 model_id, bool with_users);
 
+/* Index of id in the ascending array ids[0..n-1] (binary search), or -1. */
+extern int32 MrFindId(const int64 *ids, int32 n, int64 id);
+
 /* Dense index of a movie or user id (binary search), or -1. */
 extern int32 MrModelItemIndex(const MrModel *m, int64 movie_id);
 extern int32 MrModelUserIndex(const MrModel *m, int64 user_id);
