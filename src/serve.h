@@ -7,6 +7,8 @@
 
 #include "postgres.h"
 
+#include "model_store.h"
+
 #include "utils/timestamp.h"
 
 #include "serve_kernels.h"

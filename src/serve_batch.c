@@ -86,21 +86,7 @@ cmp_int32(const void *a, const void *b)
 static int32
 user_index(const BatchUsers *u, int64 id)
 {
-	int32		lo = 0,
-				hi = u->n - 1;
-
-	while (lo <= hi)
-	{
-		int32		mid = lo + (hi - lo) / 2;
-
-		if (u->ids[mid] < id)
-			lo = mid + 1;
-		else if (u->ids[mid] > id)
-			hi = mid - 1;
-		else
-			return mid;
-	}
-	return -1;
+	return MrFindId(u->ids, u->n, id);
 }
 
 /* Read the model's stored users and their factors. */

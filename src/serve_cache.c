@@ -604,9 +604,6 @@ MrServePopularity(MrServeModel *m)
 int32
 MrServeItemIndex(const MrServeModel *m, int64 movie_id)
 {
-	int32		lo = 0,
-				hi = m->n_items - 1;
-
 	if (m->id_index != NULL)
 	{
 		uint64		off = (uint64) (movie_id - m->id_base);
@@ -614,18 +611,7 @@ MrServeItemIndex(const MrServeModel *m, int64 movie_id)
 		return off < (uint64) m->id_span ? m->id_index[off] : -1;
 	}
 
-	while (lo <= hi)
-	{
-		int32		mid = lo + (hi - lo) / 2;
-
-		if (m->item_ids[mid] < movie_id)
-			lo = mid + 1;
-		else if (m->item_ids[mid] > movie_id)
-			hi = mid - 1;
-		else
-			return mid;
-	}
-	return -1;
+	return MrFindId(m->item_ids, m->n_items, movie_id);
 }
 
 PG_FUNCTION_INFO_V1(movierec_serve_invalidate);
