@@ -100,6 +100,7 @@ bind(const char *name)
 	return p;
 }
 
+/* Load OpenBLAS once (core type and thread count chosen first); NULL or an error. */
 const char *
 MrBlasLoad(void)
 {
@@ -155,6 +156,7 @@ MrBlasLoad(void)
 	return NULL;
 }
 
+/* Set the OpenBLAS thread count, loading the library if needed. */
 void
 MrBlasSetThreads(int n)
 {
@@ -164,18 +166,21 @@ MrBlasSetThreads(int n)
 	current_threads = n;
 }
 
+/* The core type set from CPUID or the environment, or NULL. */
 const char *
 MrBlasChosenCoretype(void)
 {
 	return chosen_coretype;
 }
 
+/* Where the core type came from: cpuid, environment or openblas. */
 const char *
 MrBlasCoretypeSource(void)
 {
 	return coretype_source;
 }
 
+/* Resolved path of the loaded library, or NULL. */
 const char *
 MrBlasLibraryPath(void)
 {

@@ -35,12 +35,14 @@
 
 #include "blas.h"
 
+/* Dimension of the user system: k, plus one when the bias is solved. */
 int
 MrFoldInDim(const MrFoldInSpec *s)
 {
 	return s->k + ((!s->implicit && s->use_bias) ? 1 : 0);
 }
 
+/* Scratch floats MrFoldInSolve and MrFoldInWeights need for n ratings. */
 size_t
 MrFoldInWorkFloats(const MrFoldInSpec *s, int32_t n)
 {
@@ -99,6 +101,7 @@ gather(const MrFoldInSpec *s, int32_t n, const int32_t *idx, const float *r,
 	}
 }
 
+/* Solve one user step from n ratings against fixed item factors. */
 int
 MrFoldInSolve(const MrFoldInSpec *s, int32_t n, const int32_t *idx,
 			  const float *r, float *work, float *chol,
@@ -172,6 +175,7 @@ MrFoldInSolve(const MrFoldInSpec *s, int32_t n, const int32_t *idx,
 	return 0;
 }
 
+/* Per-rated-item contributions to one target item's score ("because you rated"). */
 int
 MrFoldInWeights(const MrFoldInSpec *s, int32_t n, const int32_t *idx,
 				const float *r, const float *chol, int32_t target,

@@ -83,6 +83,7 @@ kpad(int k)
 	return k + (k & 1);
 }
 
+/* Elements of the packed bfloat16 copy of n x k factors. */
 size_t
 MrPackedCount(int32_t n, int k)
 {
@@ -91,6 +92,7 @@ MrPackedCount(int32_t n, int k)
 	return panels * MR_PANEL * (size_t) kpad(k);
 }
 
+/* Pack Q into bfloat16 panels of 16 items, factors in pairs. */
 void
 MrPackItems(const float *Q, int32_t n, int k, uint16_t *packed)
 {
@@ -118,6 +120,7 @@ MrPackItems(const float *Q, int32_t n, int k, uint16_t *packed)
 	}
 }
 
+/* The constant c_k of the bound |approx - exact| <= c_k |q| |p|. */
 double
 MrApproxErrorScale(int k)
 {
@@ -312,6 +315,7 @@ choose(void)
 #endif
 }
 
+/* Approximate scores of every item from the bfloat16 copy. */
 void
 MrScoreApprox(const uint16_t *packed, int32_t n, int k, const float *p,
 			  const float *bias, float *y)
@@ -327,6 +331,7 @@ MrScoreApprox(const uint16_t *packed, int32_t n, int k, const float *p,
 	approx_impl(packed, n, k, p, bias, y);
 }
 
+/* Choose (or force, for tests) the scan variant; returns its name. */
 const char *
 MrScoreKernelName(int mode)
 {
@@ -348,6 +353,7 @@ MrScoreKernelName(int mode)
 	return approx_name;
 }
 
+/* Exact float score bias + q . p, in the order every path ranks by. */
 float
 MrScoreExact(const float *q, int k, const float *p, float bias)
 {
@@ -487,6 +493,7 @@ upper_pass_avx512(const float *approx, const float *norm, float e, float tau,
 }
 #endif
 
+/* Exact top k: approximate pass, bound, rescore the undecided items. */
 int
 MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 			int32_t *out_index, float *out_score)
