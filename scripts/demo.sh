@@ -38,7 +38,7 @@ if [ ! -f "$DATA/PG_VERSION" ]; then
   echo "== creating the demo cluster in $DATA (port $PORT)"
   cluster_start "$BINDIR" "$DATA" "$SOCK" "$PORT" \
     "shared_preload_libraries = 'movierec,pg_cron'" \
-    "cron.database_name = '$DB'"
+    "cron.database_name = '$DB'" "movierec.database = '$DB'"
 elif ! as_pg "$BINDIR/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
   echo "== starting the existing demo cluster"
   as_pg "$BINDIR/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w start >/dev/null
@@ -50,6 +50,9 @@ PSQL=("$BINDIR/psql" -X -v ON_ERROR_STOP=1 -d "$DB")
 "$BINDIR/psql" -qXAt -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 ||
   "$BINDIR/psql" -qX -d postgres -c "CREATE DATABASE $DB" >/dev/null
 "${PSQL[@]}" -q -c "DROP EXTENSION IF EXISTS movierec CASCADE; CREATE EXTENSION movierec" 2>&1 | grep -v NOTICE || true
+# the training worker serves this database; pg_cron schedules retraining here
+"${PSQL[@]}" -q -c "ALTER SYSTEM SET movierec.database = '$DB'" -c "SELECT pg_reload_conf()" >/dev/null
+"${PSQL[@]}" -q -c "CREATE EXTENSION IF NOT EXISTS pg_cron" 2>&1 | grep -v NOTICE || true
 
 # Where is MovieLens?  MOVIELENS_DIR may name a dataset folder or a folder of datasets.
 ML=${MOVIELENS_DIR:-$ROOT/../shared/datasets/movielens}
