@@ -59,3 +59,14 @@ CREATE VIEW movierec.training_progress AS
     SELECT * FROM movierec.training_progress();
 COMMENT ON VIEW movierec.training_progress IS
     'Trainings running now in any session: phase, iteration of total, last loss, elapsed time. Needs movierec in shared_preload_libraries.';
+
+-- The snapshot statistics (row count, rated_at range, checksum, transaction
+-- snapshot) that the running train() of this backend computed under the
+-- snapshot it read with; NULLs outside a train() of that source.  Used by
+-- the trigger that records movierec.snapshots rows.
+CREATE FUNCTION movierec._train_read_stats(source regclass, OUT n_rows bigint,
+                                           OUT min_rated_at timestamptz,
+                                           OUT max_rated_at timestamptz,
+                                           OUT checksum text, OUT txid_snapshot pg_snapshot)
+    AS 'MODULE_PATHNAME', 'movierec_train_read_stats'
+    LANGUAGE C VOLATILE;

@@ -35,7 +35,7 @@ CREATE FUNCTION movierec._snapshot_stats(source regclass, user_col name, item_co
                                          rating_col name, OUT n_rows bigint,
                                          OUT min_rated_at timestamptz, OUT max_rated_at timestamptz,
                                          OUT checksum text)
-    LANGUAGE plpgsql AS
+    LANGUAGE plpgsql STABLE AS
 $$
 DECLARE
     has_time boolean;
@@ -115,6 +115,7 @@ CREATE FUNCTION movierec._models_snapshot_trigger() RETURNS trigger
 $$
 DECLARE
     src regclass := to_regclass(NEW.source);
+    st record;
 BEGIN
     IF NEW.snapshot_id IS NULL AND src IS NOT NULL
        AND has_table_privilege(NEW.created_by, src, 'SELECT') THEN
@@ -123,8 +124,21 @@ BEGIN
          WHERE rows_table IS NOT NULL AND to_regclass(rows_table) = src
          ORDER BY snapshot_id DESC LIMIT 1;
         IF NEW.snapshot_id IS NULL THEN
-            NEW.snapshot_id := movierec.take_snapshot(src, false, NEW.user_col, NEW.item_col,
-                                                      NEW.rating_col);
+            -- train() computed the statistics under the snapshot it read with
+            st := movierec._train_read_stats(src);
+            IF st.n_rows IS NOT NULL THEN
+                INSERT INTO movierec.snapshots (source, user_col, item_col, rating_col, n_rows,
+                                                min_rated_at, max_rated_at, checksum, txid_snapshot)
+                SELECT format('%I.%I', n.nspname, c.relname), NEW.user_col, NEW.item_col,
+                       NEW.rating_col, st.n_rows, st.min_rated_at, st.max_rated_at, st.checksum,
+                       st.txid_snapshot
+                  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                 WHERE c.oid = src
+                RETURNING snapshot_id INTO NEW.snapshot_id;
+            ELSE
+                NEW.snapshot_id := movierec.take_snapshot(src, false, NEW.user_col, NEW.item_col,
+                                                          NEW.rating_col);
+            END IF;
         END IF;
     END IF;
     RETURN NEW;

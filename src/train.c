@@ -230,77 +230,6 @@ MrCheckReadEstimate(Oid relid, MrTrainMem *mem)
 						   "reading the ratings, estimated from the table's statistics");
 }
 
-/*
- * Take the "snapshot" key out of params: NULL when absent, else "copy" or
- * "record" (anything else is an error).  *rest gets params without it.
- */
-static char *
-MrTakeSnapshotParam(Jsonb *given, Jsonb **rest)
-{
-	JsonbValue	key;
-	JsonbValue *v;
-
-	*rest = given;
-	if (!JB_ROOT_IS_OBJECT(given))
-		return NULL;			/* MrResolveParams reports it */
-	key.type = jbvString;
-	key.val.string.val = "snapshot";
-	key.val.string.len = strlen("snapshot");
-	v = findJsonbValueFromContainer(&given->root, JB_FOBJECT, &key);
-	if (v == NULL)
-		return NULL;
-	if (v->type != jbvString ||
-		!((v->val.string.len == 4 && strncmp(v->val.string.val, "copy", 4) == 0) ||
-		  (v->val.string.len == 6 && strncmp(v->val.string.val, "record", 6) == 0)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("params key \"snapshot\" must be \"copy\" or \"record\""),
-				 errhint("\"copy\" materializes the training rows so that movierec.retrain() can reproduce the model; every run records a snapshot anyway.")));
-	*rest = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(given),
-											   CStringGetTextDatum("snapshot")));
-	return pnstrdup(v->val.string.val, v->val.string.len);
-}
-
-/*
- * Materialize the source with movierec.take_snapshot() and return the
- * table that holds the copy; training then reads exactly those rows.
- */
-static Oid
-MrCopySnapshot(Oid source, char *cols[3])
-{
-	Oid			argtypes[4] = {REGCLASSOID, NAMEOID, NAMEOID, NAMEOID};
-	Datum		args[4];
-	NameData	names[3];
-	bool		isnull;
-	Oid			copy;
-
-	for (int i = 0; i < 3; i++)
-	{
-		namestrcpy(&names[i], cols[i]);
-		args[i + 1] = NameGetDatum(&names[i]);
-	}
-	args[0] = ObjectIdGetDatum(source);
-	SPI_connect();
-	/* two statements: the second must see the row the first inserted */
-	if (SPI_execute_with_args("SELECT movierec.take_snapshot($1, true, $2, $3, $4)",
-							  4, argtypes, args, NULL, false, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "could not materialize a snapshot of relation %u", source);
-	args[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	argtypes[0] = INT8OID;
-	if (SPI_execute_with_args("SELECT rows_table::regclass::oid FROM movierec.snapshots "
-							  "WHERE snapshot_id = $1",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "snapshot of relation %u has no rows table", source);
-	copy = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
-	cols[0] = "user_id";
-	cols[1] = "movie_id";
-	cols[2] = "rating";
-	return copy;
-}
-
 PG_FUNCTION_INFO_V1(movierec_train);
 
 /*
@@ -326,7 +255,7 @@ movierec_train(PG_FUNCTION_ARGS)
 				t1;
 	volatile int64 model_id = 0;
 	char	   *snapshot;
-	volatile bool pushed_snapshot = false;
+	bool		copied;
 
 	MrArgNotNull(fcinfo, 0, "model_name");
 	MrArgNotNull(fcinfo, 1, "algorithm");
@@ -362,15 +291,9 @@ movierec_train(PG_FUNCTION_ARGS)
 				 errmsg("cannot train a model in a read-only transaction"),
 				 errhint("Train on the primary server, outside BEGIN READ ONLY: a model is stored as rows.")));
 	MrCheckStorePrivileges();
-	if (snapshot != NULL && strcmp(snapshot, "copy") == 0)
-	{
+	copied = snapshot != NULL && strcmp(snapshot, "copy") == 0;
+	if (copied)
 		source = MrCopySnapshot(source, cols);
-		/* read the copy with a snapshot that sees it */
-		CommandCounterIncrement();
-		PushCopiedSnapshot(GetActiveSnapshot());
-		UpdateActiveSnapshotCommandId();
-		pushed_snapshot = true;
-	}
 	if (strcmp(algorithm, "als") == 0 || strcmp(algorithm, "svd") == 0 ||
 		strcmp(algorithm, "ials") == 0)
 		MrEnsureBlas();
@@ -385,9 +308,24 @@ movierec_train(PG_FUNCTION_ARGS)
 	PG_TRY();
 	{
 		/* read */
+		if (copied)
+		{
+			/* the copy was just written: read it with a snapshot that sees it */
+			CommandCounterIncrement();
+			PushCopiedSnapshot(GetActiveSnapshot());
+			UpdateActiveSnapshotCommandId();
+		}
+		else
+			PushActiveSnapshot(GetTransactionSnapshot());
 		MrReadRatings(source, cols[0], cols[1], cols[2], &mem, &data);
-		if (pushed_snapshot)
-			PopActiveSnapshot();
+
+		/*
+		 * The snapshot record is computed under the snapshot of the read, so
+		 * that its checksum is of exactly the rows read (train_snapshot.c).
+		 */
+		if (!copied)
+			MrCaptureReadStats(source, cols);
+		PopActiveSnapshot();
 		if (mr_train_verbose)
 			ereport(NOTICE,
 					(errmsg("training \"%s\" (%s): read " INT64_FORMAT " ratings of %d users and %d movies",
@@ -449,6 +387,7 @@ movierec_train(PG_FUNCTION_ARGS)
 	PG_FINALLY();
 	{
 		MrProgressEnd();
+		MrForgetReadStats();
 	}
 	PG_END_TRY();
 

@@ -80,6 +80,12 @@ typedef struct MrModelRow
 } MrModelRow;
 
 extern void MrCheckStorePrivileges(void);
+
+/* train_snapshot.c */
+extern char *MrTakeSnapshotParam(Jsonb *given, Jsonb **rest);
+extern Oid	MrCopySnapshot(Oid source, char *cols[3]);
+extern void MrCaptureReadStats(Oid source, char *cols[3]);
+extern void MrForgetReadStats(void);
 extern int64 MrStoreModel(const MrModelRow *row, const MrTrainData *data,
 						  const MrFactors *f);
 
