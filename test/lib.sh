@@ -66,3 +66,42 @@ private_pg_tree() {
   cp -a /usr/lib/postgresql/15 "$dest/usr/lib/postgresql/"
   cp -a /usr/share/postgresql/15 "$dest/usr/share/postgresql/"
 }
+
+# --- TAP helpers for test/integration scripts --------------------------------
+# They count in tap_n and tap_fails; end a script with tap_done.
+tap_n=0
+tap_fails=0
+
+# tap_ok NAME COMMAND...: "ok" when COMMAND succeeds.
+tap_ok() {
+  local name=$1; shift
+  tap_n=$((tap_n + 1))
+  if "$@"; then echo "ok $tap_n - $name"; else echo "not ok $tap_n - $name"; tap_fails=$((tap_fails + 1)); fi
+}
+
+# tap_is NAME GOT WANT: "ok" when GOT equals WANT.
+tap_is() {
+  tap_n=$((tap_n + 1))
+  if [ "$2" = "$3" ]; then echo "ok $tap_n - $1"; else
+    echo "not ok $tap_n - $1: got '$2', want '$3'"; tap_fails=$((tap_fails + 1)); fi
+}
+
+# tap_done: the plan line; the exit status says whether all passed.
+tap_done() { echo "1..$tap_n"; [ "$tap_fails" -eq 0 ]; }
+
+# q SQL: run SQL in movierec's schema, print unaligned tuples only.
+q() { "$BINDIR/psql" -qXAt -v ON_ERROR_STOP=1 -c "SET search_path TO movierec, public; SET client_min_messages = warning" -c "$1"; }
+
+# wait_for SQL EXPECTED SECONDS: poll until q SQL prints EXPECTED.
+wait_for() {
+  local i
+  for i in $(seq 1 $(($3 * 5))); do
+    [ "$(q "$1" 2>/dev/null)" = "$2" ] && return 0
+    sleep 0.2
+  done
+  echo "# waited $3 s for [$1] = [$2]; last: [$(q "$1" 2>&1)]"
+  return 1
+}
+
+# eq GOT WANT: succeed when equal, else say what differed (for tap_ok).
+eq() { [ "$1" = "$2" ] || { echo "# expected [$2], got [$1]"; return 1; }; }

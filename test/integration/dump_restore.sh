@@ -4,8 +4,7 @@
 # their rows, and the restored database serves the same recommendations.
 set -u
 P=("$BINDIR/psql" -qXAt -v ON_ERROR_STOP=1)
-n=0
-check() { n=$((n + 1)); if [ "$2" = "$3" ]; then echo "ok $n - $1"; else echo "not ok $n - $1: '$2' vs '$3'"; fi; }
+. "$ROOT/test/lib.sh"
 
 "${P[@]}" -d postgres -c 'DROP DATABASE IF EXISTS mr_dump_src' -c 'DROP DATABASE IF EXISTS mr_dump_dst' \
   -c 'CREATE DATABASE mr_dump_src' -c 'CREATE DATABASE mr_dump_dst' || exit 1
@@ -31,17 +30,17 @@ SQL
 recs() { "${P[@]}" -d "$1" -c "SELECT string_agg(movie_id::text, ',' ORDER BY rank) FROM movierec.recommend(7, 10, 'dumped')"; }
 
 "$BINDIR/pg_dump" -Fc -d mr_dump_src -f "$T/db.dump" 2>"$T/dump.err"
-check "pg_dump succeeds" "$?" 0
+tap_is "pg_dump succeeds" "$?" 0
 "$BINDIR/pg_restore" -d mr_dump_dst "$T/db.dump" 2>"$T/restore.err"
-check "pg_restore succeeds without errors" "$?:$(wc -c <"$T/restore.err")" "0:0"
+tap_is "pg_restore succeeds without errors" "$?:$(wc -c <"$T/restore.err")" "0:0"
 [ -s "$T/restore.err" ] && head -5 "$T/restore.err"
 
 src=$(state mr_dump_src); dst=$(state mr_dump_dst)
-check "ratings, movies, models and factors are restored (counts and checksums)" "$dst" "$src"
-check "the restored database recommends the same movies" "$(recs mr_dump_dst)" "$(recs mr_dump_src)"
+tap_is "ratings, movies, models and factors are restored (counts and checksums)" "$dst" "$src"
+tap_is "the restored database recommends the same movies" "$(recs mr_dump_dst)" "$(recs mr_dump_src)"
 # the model id sequence is restored too: a new model does not collide
 new=$("${P[@]}" -d mr_dump_dst -c "SELECT movierec.train('after_restore', 'baseline') > (SELECT max(model_id) FROM movierec.models WHERE model_name <> 'after_restore')")
-check "model ids continue after the restore" "$new" t
+tap_is "model ids continue after the restore" "$new" t
 
 "${P[@]}" -d postgres -c 'DROP DATABASE mr_dump_src' -c 'DROP DATABASE mr_dump_dst'
-echo "1..$n"
+tap_done

@@ -6,24 +6,6 @@
 set -u
 . "$ROOT/test/lib.sh"
 
-n=0
-fails=0
-check() {	# check NAME COMMAND...: one TAP line
-  local name=$1; shift
-  n=$((n + 1))
-  if "$@"; then echo "ok $n - $name"; else echo "not ok $n - $name"; fails=$((fails + 1)); fi
-}
-q() { "$BINDIR/psql" -qXAt -v ON_ERROR_STOP=1 -c "SET search_path TO movierec, public; SET client_min_messages = warning" -c "$1"; }
-wait_for() {	# wait_for SQL EXPECTED SECONDS
-  local i
-  for i in $(seq 1 $(($3 * 2))); do
-    [ "$(q "$1" 2>/dev/null)" = "$2" ] && return 0
-    sleep 0.5
-  done
-  echo "# waited $3 s for [$1] = [$2]; last: [$(q "$1" 2>&1)]"
-  return 1
-}
-eq() { [ "$1" = "$2" ] || { echo "# expected [$2], got [$1]"; return 1; }; }
 
 [ "$(q "SHOW cron.database_name" 2>/dev/null)" = movierec_test ] || { echo "pg_cron is not preloaded for movierec_test"; exit 77; }
 q "CREATE EXTENSION IF NOT EXISTS pg_cron" >/dev/null || exit 1
@@ -32,7 +14,7 @@ if [ "$(q "SELECT worker_status()->>'serves_this_database'")" != true ]; then
   q "ALTER SYSTEM SET movierec.database = 'movierec_test'" >/dev/null
   q "SELECT pg_reload_conf()" >/dev/null
 fi
-check "worker serves movierec_test" wait_for "SELECT worker_status()->>'serves_this_database'" true 20
+tap_ok "worker serves movierec_test" wait_for "SELECT worker_status()->>'serves_this_database'" true 20
 
 q "DROP TABLE IF EXISTS public.cron_src" >/dev/null
 q "CREATE TABLE public.cron_src AS
@@ -42,28 +24,28 @@ q "CREATE TABLE public.cron_src AS
        FROM generate_series(1, 100) u, generate_series(1, 50) m WHERE (u + m) % 2 = 0" >/dev/null
 
 id=$(q "SELECT schedule_retraining('cron_m', '* * * * *', 'als', '{\"factors\": 4, \"iterations\": 5}', 'public.cron_src')")
-check "schedule_retraining returns the cron job id" eq "$(q "SELECT jobid = $id FROM cron.job WHERE jobname = 'movierec retrain cron_m'")" t
-check "the cron job only queues a train_async" eq "$(q "SELECT command FROM cron.job WHERE jobid = $id")" \
+tap_ok "schedule_retraining returns the cron job id" eq "$(q "SELECT jobid = $id FROM cron.job WHERE jobname = 'movierec retrain cron_m'")" t
+tap_ok "the cron job only queues a train_async" eq "$(q "SELECT command FROM cron.job WHERE jobid = $id")" \
   "SELECT movierec.train_async('cron_m', 'als', '{\"factors\": 4, \"iterations\": 5}'::jsonb, 'public.cron_src'::regclass, promote => 'if_better')"
-check "scheduling again replaces the job" eq "$(q "SELECT schedule_retraining('cron_m', '* * * * *', 'als', '{\"factors\": 4, \"iterations\": 5}', 'public.cron_src') = $id")" t
-check "pg_cron 1.4 refuses sub-minute schedules" bash -c "! $BINDIR/psql -qXAt -c \"SELECT movierec.schedule_retraining('cron_x', '30 seconds')\" 2>/dev/null"
+tap_ok "scheduling again replaces the job" eq "$(q "SELECT schedule_retraining('cron_m', '* * * * *', 'als', '{\"factors\": 4, \"iterations\": 5}', 'public.cron_src') = $id")" t
+tap_ok "pg_cron 1.4 refuses sub-minute schedules" bash -c "! $BINDIR/psql -qXAt -c \"SELECT movierec.schedule_retraining('cron_x', '30 seconds')\" 2>/dev/null"
 
 # a real pg_cron run: within a minute (plus start-up slack)
 t0=$(date +%s)
-check "pg_cron queued a job and the worker completed it" \
+tap_ok "pg_cron queued a job and the worker completed it" \
   wait_for "SELECT state FROM jobs WHERE model_name = 'cron_m' ORDER BY job_id LIMIT 1" succeeded 80
 echo "# took $(( $(date +%s) - t0 )) s"
 q "SELECT jobid, status, return_message FROM cron.job_run_details ORDER BY runid DESC LIMIT 3" | sed 's/^/# /'
-check "the job ran as the role that scheduled it and passed the gate" eq "$(q "SELECT j.owner, j.promote, m.stage, d.action
+tap_ok "the job ran as the role that scheduled it and passed the gate" eq "$(q "SELECT j.owner, j.promote, m.stage, d.action
   FROM jobs j JOIN models m USING (model_id) JOIN deployments d ON d.job_id = j.job_id
   WHERE j.model_name = 'cron_m' ORDER BY j.job_id LIMIT 1")" "postgres|if_better|production|promote"
 
-check "unschedule_retraining removes it" eq "$(q "SELECT unschedule_retraining('cron_m')")" t
-check "the cron job is gone" eq "$(q "SELECT count(*) FROM cron.job WHERE jobname = 'movierec retrain cron_m'")" 0
+tap_ok "unschedule_retraining removes it" eq "$(q "SELECT unschedule_retraining('cron_m')")" t
+tap_ok "the cron job is gone" eq "$(q "SELECT count(*) FROM cron.job WHERE jobname = 'movierec retrain cron_m'")" 0
 out=$("$BINDIR/psql" -qXAt -c "SELECT movierec.unschedule_retraining('cron_m')" 2>&1)
-check "unscheduling twice says nothing is scheduled" grep -q 'no retraining is scheduled for model "cron_m"' <<<"$out"
+tap_ok "unscheduling twice says nothing is scheduled" grep -q 'no retraining is scheduled for model "cron_m"' <<<"$out"
 
 # let a run that pg_cron started at the minute boundary finish, then clean up
 sleep 1
 q "DROP TABLE public.cron_src CASCADE" >/dev/null
-[ "$fails" -eq 0 ]
+tap_done

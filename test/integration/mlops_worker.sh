@@ -9,32 +9,13 @@
 set -u
 . "$ROOT/test/lib.sh"
 
-n=0
-fails=0
-check() {	# check NAME COMMAND...: one TAP line
-  local name=$1; shift
-  n=$((n + 1))
-  if "$@"; then echo "ok $n - $name"; else echo "not ok $n - $name"; fails=$((fails + 1)); fi
-}
-q() { "$BINDIR/psql" -qXAt -v ON_ERROR_STOP=1 -c "SET search_path TO movierec, public; SET client_min_messages = warning" -c "$1"; }
-# wait_for SQL EXPECTED SECONDS: poll until SQL prints EXPECTED
-wait_for() {
-  local i
-  for i in $(seq 1 $(($3 * 5))); do
-    [ "$(q "$1" 2>/dev/null)" = "$2" ] && return 0
-    sleep 0.2
-  done
-  echo "# waited $3 s for [$1] = [$2]; last: [$(q "$1" 2>&1)]"
-  return 1
-}
-eq() { [ "$1" = "$2" ] || { echo "# expected [$2], got [$1]"; return 1; }; }
 
 # serve this database (the launcher restarts to connect here)
 q "ALTER SYSTEM SET movierec.database = 'movierec_test'" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
-check "launcher serves movierec_test" \
+tap_ok "launcher serves movierec_test" \
   wait_for "SELECT worker_status()->>'serves_this_database'" true 20
-check "launcher visible in pg_stat_activity" \
+tap_ok "launcher visible in pg_stat_activity" \
   wait_for "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'movierec training launcher' AND datname = 'movierec_test'" 1 5
 
 q "DROP TABLE IF EXISTS public.it_small, public.it_big" >/dev/null
@@ -49,8 +30,8 @@ q "CREATE TABLE public.it_big AS
 
 # --- a job runs and records its model, pid, timestamps and snapshot --------
 j=$(q "SELECT train_async('it_ok', 'baseline', '{}', 'public.it_small')")
-check "job succeeds" wait_for "SELECT state FROM jobs WHERE job_id = $j" succeeded 30
-check "job records model, pid, timestamps, snapshot" eq "$(q "SELECT j.worker_pid > 0, j.started_at >= j.queued_at,
+tap_ok "job succeeds" wait_for "SELECT state FROM jobs WHERE job_id = $j" succeeded 30
+tap_ok "job records model, pid, timestamps, snapshot" eq "$(q "SELECT j.worker_pid > 0, j.started_at >= j.queued_at,
     j.finished_at >= j.started_at, m.model_name, m.created_by, s.n_rows
   FROM jobs j JOIN models m USING (model_id) JOIN snapshots s USING (snapshot_id) WHERE j.job_id = $j")" \
   "t|t|t|it_ok|postgres|5334"
@@ -58,26 +39,26 @@ check "job records model, pid, timestamps, snapshot" eq "$(q "SELECT j.worker_pi
 # --- a failing job fails alone; the next job still runs ---------------------
 bad=$(q "SELECT train_async('it_bad', 'nope', '{}', 'public.it_small')")
 good=$(q "SELECT train_async('it_after', 'baseline', '{}', 'public.it_small', promote => 'always')")
-check "job after a failing one succeeds" wait_for "SELECT state FROM jobs WHERE job_id = $good" succeeded 30
-check "failing job records error and hint" eq "$(q "SELECT state, error IS NOT NULL, error_hint IS NOT NULL, model_id IS NULL
+tap_ok "job after a failing one succeeds" wait_for "SELECT state FROM jobs WHERE job_id = $good" succeeded 30
+tap_ok "failing job records error and hint" eq "$(q "SELECT state, error IS NOT NULL, error_hint IS NOT NULL, model_id IS NULL
   FROM jobs WHERE job_id = $bad")" "failed|t|t|t"
-check "promote => always logs the deployment with the job" eq "$(q "SELECT d.action, m.stage
+tap_ok "promote => always logs the deployment with the job" eq "$(q "SELECT d.action, m.stage
   FROM deployments d JOIN models m ON m.model_id = d.to_model_id WHERE d.job_id = $good")" "promote|production"
 
 # --- progress and cancel of a running job ------------------------------------
 long=$(q "SELECT train_async('it_long', 'als', '{\"factors\": 32, \"iterations\": 1000}', 'public.it_big')")
-check "long job runs" wait_for "SELECT state FROM jobs WHERE job_id = $long" running 20
-check "training worker visible in pg_stat_activity" wait_for "SELECT count(*) FROM pg_stat_activity a JOIN jobs j ON j.worker_pid = a.pid
+tap_ok "long job runs" wait_for "SELECT state FROM jobs WHERE job_id = $long" running 20
+tap_ok "training worker visible in pg_stat_activity" wait_for "SELECT count(*) FROM pg_stat_activity a JOIN jobs j ON j.worker_pid = a.pid
   WHERE j.job_id = $long AND a.application_name = 'movierec training worker' AND a.state = 'active'" 1 10
-check "its progress shows in training_progress" wait_for "SELECT count(*) > 0 FROM training_progress p JOIN jobs j ON j.worker_pid = p.pid
+tap_ok "its progress shows in training_progress" wait_for "SELECT count(*) > 0 FROM training_progress p JOIN jobs j ON j.worker_pid = p.pid
   WHERE j.job_id = $long AND p.model = 'it_long' AND p.iteration >= 1 AND p.of = 1000" t 30
-check "worker_status lists the running job" eq "$(q "SELECT worker_status()->'running_jobs'->0->>'job_id'")" "$long"
+tap_ok "worker_status lists the running job" eq "$(q "SELECT worker_status()->'running_jobs'->0->>'job_id'")" "$long"
 t0=$(date +%s%N)
-check "cancel_job stops it" eq "$(q "SELECT cancel_job($long)")" cancelled
+tap_ok "cancel_job stops it" eq "$(q "SELECT cancel_job($long)")" cancelled
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "# cancel took $ms ms"
-check "cancel took under 3 s" [ "$ms" -lt 3000 ]
-check "cancelled job left no model" eq "$(q "SELECT j.state, j.model_id IS NULL, j.error,
+tap_ok "cancel took under 3 s" [ "$ms" -lt 3000 ]
+tap_ok "cancelled job left no model" eq "$(q "SELECT j.state, j.model_id IS NULL, j.error,
   (SELECT count(*) FROM models WHERE model_name = 'it_long') FROM jobs j WHERE job_id = $long")" \
   "cancelled|t|cancelled by movierec.cancel_job()|0"
 
@@ -94,12 +75,12 @@ hold_lock 60
 a=$(q "SELECT train_async('it_par', 'baseline', '{}', 'public.it_small')")
 b=$(q "SELECT train_async('it_par', 'baseline', '{}', 'public.it_small')")
 c=$(q "SELECT train_async('it_par', 'baseline', '{}', 'public.it_small')")
-check "two jobs run at once with max_training_workers = 2" \
+tap_ok "two jobs run at once with max_training_workers = 2" \
   wait_for "SELECT string_agg(state, ',' ORDER BY job_id) FROM jobs WHERE job_id IN ($a, $b, $c)" "running,running,queued" 10
 sleep 1
-check "a third waits" eq "$(q "SELECT state FROM jobs WHERE job_id = $c")" queued
+tap_ok "a third waits" eq "$(q "SELECT state FROM jobs WHERE job_id = $c")" queued
 kill "$LOCKER" 2>/dev/null; q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'BEGIN; LOCK TABLE public.it_small%'" >/dev/null
-check "all three then succeed" \
+tap_ok "all three then succeed" \
   wait_for "SELECT string_agg(state, ',' ORDER BY job_id) FROM jobs WHERE job_id IN ($a, $b, $c)" "succeeded,succeeded,succeeded" 30
 q "ALTER SYSTEM RESET movierec.max_training_workers" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
@@ -108,17 +89,17 @@ q "SELECT pg_reload_conf()" >/dev/null
 hold_lock 120
 r=$(q "SELECT train_async('it_restart', 'baseline', '{}', 'public.it_small', max_retries => 1)")
 nr=$(q "SELECT train_async('it_noretry', 'baseline', '{}', 'public.it_small')")
-check "job is running (blocked) before the restart" wait_for "SELECT state FROM jobs WHERE job_id = $r" running 10
+tap_ok "job is running (blocked) before the restart" wait_for "SELECT state FROM jobs WHERE job_id = $r" running 10
 as_pg "$BINDIR/pg_ctl" -D "$MR_DATA_DIR" -l "$MR_DATA_DIR/server.log" restart -m fast -w -t 60 >/dev/null
 wait "$LOCKER" 2>/dev/null
-check "server is back" wait_for "SELECT 1" 1 20
-check "interrupted job marked failed: server restarted" \
+tap_ok "server is back" wait_for "SELECT 1" 1 20
+tap_ok "interrupted job marked failed: server restarted" \
   wait_for "SELECT state || '|' || error FROM jobs WHERE job_id = $r" "failed|server restarted" 20
-check "its retry ran and succeeded" wait_for "SELECT state || '|' || attempt || '|' || (model_id IS NOT NULL)
+tap_ok "its retry ran and succeeded" wait_for "SELECT state || '|' || attempt || '|' || (model_id IS NOT NULL)
   FROM jobs WHERE retry_of = $r" "succeeded|2|true" 30
-check "the queued job without retries ran too" wait_for "SELECT state FROM jobs WHERE job_id = $nr" succeeded 30
-check "no retry for a job that did not ask" eq "$(q "SELECT count(*) FROM jobs WHERE retry_of = $nr")" 0
-check "launcher running again" eq "$(q "SELECT worker_status()->>'running'")" true
+tap_ok "the queued job without retries ran too" wait_for "SELECT state FROM jobs WHERE job_id = $nr" succeeded 30
+tap_ok "no retry for a job that did not ask" eq "$(q "SELECT count(*) FROM jobs WHERE retry_of = $nr")" 0
+tap_ok "launcher running again" eq "$(q "SELECT worker_status()->>'running'")" true
 
 # --- without shared_preload_libraries -----------------------------------------
 D2=$T/nopreload
@@ -127,13 +108,13 @@ if cluster_start "$BINDIR" "$D2" "$T/sock2" "$P2" >/dev/null 2>&1; then
   "$BINDIR/psql" -qXAt -h "$T/sock2" -p "$P2" -d postgres -c "CREATE EXTENSION movierec" >/dev/null 2>&1
   for f in "train_async('x')" "cancel_job(1)" "worker_status()" "schedule_retraining('x', '* * * * *')" "unschedule_retraining('x')"; do
     out=$("$BINDIR/psql" -qXAt -h "$T/sock2" -p "$P2" -d postgres -c "SELECT movierec.$f" 2>&1)
-    check "without preloading, $f names shared_preload_libraries" \
+    tap_ok "without preloading, $f names shared_preload_libraries" \
       grep -q 'ERROR:  the movierec training worker needs movierec in shared_preload_libraries' <<<"$out"
   done
   cluster_stop "$BINDIR" "$D2"
 else
-  check "second cluster without preloading starts" false
+  tap_ok "second cluster without preloading starts" false
 fi
 
 q "DROP TABLE public.it_small, public.it_big" >/dev/null
-[ "$fails" -eq 0 ]
+tap_done

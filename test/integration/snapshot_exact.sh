@@ -4,8 +4,7 @@
 # run: the statistics are computed under the snapshot of the read.
 set -u
 P=("$BINDIR/psql" -qXAt -v ON_ERROR_STOP=1)
-n=0
-check() { n=$((n + 1)); if [ "$2" = "$3" ]; then echo "ok $n - $1"; else echo "not ok $n - $1: '$2' vs '$3'"; fi; }
+. "$ROOT/test/lib.sh"
 
 "${P[@]}" >/dev/null <<'SQL' || exit 1
 DROP TABLE IF EXISTS snap_src, snap_before;
@@ -25,17 +24,17 @@ for _ in $(seq 1 200); do
   [ "$ph" = iteration ] && break
   sleep 0.05
 done
-check "the run is past its read when the other session writes" "$ph" iteration
+tap_is "the run is past its read when the other session writes" "$ph" iteration
 "${P[@]}" -c "INSERT INTO snap_src SELECT 5000 + u, 1, 4 FROM generate_series(1, 500) u" || exit 1
 wait $bg
-check "training succeeds" "$?" 0
+tap_is "training succeeds" "$?" 0
 
 got=$("${P[@]}" -c "SELECT s.n_rows || ' ' || s.checksum FROM movierec.models m JOIN movierec.snapshots s USING (snapshot_id) WHERE m.model_name = 'snap_exact'")
 want=$("${P[@]}" -c "SELECT n_rows || ' ' || checksum FROM movierec._snapshot_stats('snap_before', 'user_id', 'movie_id', 'rating')")
 now=$("${P[@]}" -c "SELECT n_rows || ' ' || checksum FROM movierec._snapshot_stats('snap_src', 'user_id', 'movie_id', 'rating')")
-check "the snapshot is of the rows read (300000), not of the table after the write" "$got" "$want"
-check "the table did change meanwhile" "$([ "$now" != "$want" ] && echo changed)" changed
-check "the model's n_ratings agrees with its snapshot" \
+tap_is "the snapshot is of the rows read (300000), not of the table after the write" "$got" "$want"
+tap_is "the table did change meanwhile" "$([ "$now" != "$want" ] && echo changed)" changed
+tap_is "the model's n_ratings agrees with its snapshot" \
   "$("${P[@]}" -c "SELECT m.n_ratings = s.n_rows FROM movierec.models m JOIN movierec.snapshots s USING (snapshot_id) WHERE m.model_name = 'snap_exact'")" t
 "${P[@]}" -c "SELECT movierec.drop_model(model_id) FROM movierec.models WHERE model_name = 'snap_exact'" -c "DROP TABLE snap_src, snap_before" >/dev/null
-echo "1..$n"
+tap_done
