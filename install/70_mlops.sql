@@ -449,6 +449,24 @@ CREATE FUNCTION movierec.worker_status() RETURNS jsonb
 COMMENT ON FUNCTION movierec.worker_status() IS
     'Whether the training launcher runs, the database it serves, and the jobs running now.';
 
+-- Arguments shared by train_async and schedule_retraining, checked at once.
+CREATE FUNCTION movierec._check_job_request(model_name text, promote text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE AS
+$$
+BEGIN
+    IF model_name IS NULL OR model_name = '' THEN
+        RAISE EXCEPTION 'model_name must not be empty'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Give the model a name, e.g. ''movies''.';
+    END IF;
+    IF promote IS NULL OR promote NOT IN ('never', 'if_better', 'always') THEN
+        RAISE EXCEPTION 'promote must be ''never'', ''if_better'' or ''always'', not %',
+                        coalesce(quote_literal(promote), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = '''if_better'' promotes only a model that passes the promotion gate.';
+    END IF;
+END
+$$;
+
 CREATE FUNCTION movierec.train_async(model_name text, algorithm text DEFAULT 'als',
                                      params jsonb DEFAULT '{}',
                                      source regclass DEFAULT 'movierec.ratings',
@@ -465,16 +483,7 @@ DECLARE
     served jsonb;
 BEGIN
     PERFORM movierec._worker_check();
-    IF model_name IS NULL OR model_name = '' THEN
-        RAISE EXCEPTION 'model_name must not be empty'
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Give the model a name, e.g. ''movies''.';
-    END IF;
-    IF promote IS NULL OR promote NOT IN ('never', 'if_better', 'always') THEN
-        RAISE EXCEPTION 'promote must be ''never'', ''if_better'' or ''always'', not %',
-                        coalesce(quote_literal(promote), 'NULL')
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = '''if_better'' promotes only a model that passes the promotion gate.';
-    END IF;
+    PERFORM movierec._check_job_request(model_name, promote);
     IF max_retries IS NULL OR max_retries NOT BETWEEN 0 AND 10 THEN
         RAISE EXCEPTION 'max_retries must be between 0 and 10'
             USING ERRCODE = 'invalid_parameter_value',
@@ -679,16 +688,7 @@ DECLARE
 BEGIN
     PERFORM movierec._worker_check();
     PERFORM movierec._require_pg_cron();
-    IF model_name IS NULL OR model_name = '' THEN
-        RAISE EXCEPTION 'model_name must not be empty'
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Give the model a name, e.g. ''movies''.';
-    END IF;
-    IF promote IS NULL OR promote NOT IN ('never', 'if_better', 'always') THEN
-        RAISE EXCEPTION 'promote must be ''never'', ''if_better'' or ''always'', not %',
-                        coalesce(quote_literal(promote), 'NULL')
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = '''if_better'' promotes only a model that passes the promotion gate.';
-    END IF;
+    PERFORM movierec._check_job_request(model_name, promote);
     cmd := format('SELECT movierec.train_async(%L, %L, %L::jsonb, %L::regclass, promote => %L)',
                   model_name, algorithm, params,
                   (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
