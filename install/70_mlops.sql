@@ -57,6 +57,24 @@ END
 $$;
 
 -- Record (and with copy, materialize) the rows a training run reads.
+-- Every column in cols exists in source (shared by take_snapshot and train_async).
+CREATE FUNCTION movierec._check_columns(source regclass, cols name[]) RETURNS void
+    LANGUAGE plpgsql STABLE AS
+$$
+DECLARE
+    col name;
+BEGIN
+    FOREACH col IN ARRAY cols LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
+                       WHERE attrelid = source AND attname = col AND NOT attisdropped AND attnum > 0) THEN
+            RAISE EXCEPTION 'column "%" does not exist in %', col, source
+                USING ERRCODE = 'undefined_column',
+                      HINT = 'Name the user, movie and rating columns with user_col, item_col and rating_col.';
+        END IF;
+    END LOOP;
+END
+$$;
+
 CREATE FUNCTION movierec.take_snapshot(source regclass, materialize boolean DEFAULT false,
                                        user_col name DEFAULT 'user_id',
                                        item_col name DEFAULT 'movie_id',
@@ -70,17 +88,9 @@ DECLARE
                                  WHERE c.oid = source),
                        (SELECT relname FROM pg_catalog.pg_class WHERE oid = source));
     tbl text;
-    col name;
     st record;
 BEGIN
-    FOREACH col IN ARRAY ARRAY[user_col, item_col, rating_col] LOOP
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
-                       WHERE attrelid = source AND attname = col AND NOT attisdropped AND attnum > 0) THEN
-            RAISE EXCEPTION 'column "%" does not exist in %', col, source
-                USING ERRCODE = 'undefined_column',
-                      HINT = 'Name the user, movie and rating columns with user_col, item_col and rating_col.';
-        END IF;
-    END LOOP;
+    PERFORM movierec._check_columns(source, ARRAY[user_col, item_col, rating_col]);
     IF materialize THEN
         tbl := format('movierec.snapshot_%s', sid);
         EXECUTE format('CREATE TABLE %s AS SELECT %I::bigint AS user_id, %I::bigint AS movie_id, '
@@ -479,7 +489,6 @@ CREATE FUNCTION movierec.train_async(model_name text, algorithm text DEFAULT 'al
 $$
 DECLARE
     id bigint;
-    col name;
     served jsonb;
 BEGIN
     PERFORM movierec._worker_check();
@@ -499,14 +508,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = '"copy" materializes the training rows so that movierec.retrain() can reproduce the model.';
     END IF;
-    FOREACH col IN ARRAY ARRAY[user_col, item_col, rating_col] LOOP
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
-                       WHERE attrelid = source AND attname = col AND NOT attisdropped AND attnum > 0) THEN
-            RAISE EXCEPTION 'column "%" does not exist in %', col, source
-                USING ERRCODE = 'undefined_column',
-                      HINT = 'Name the user, movie and rating columns with user_col, item_col and rating_col.';
-        END IF;
-    END LOOP;
+    PERFORM movierec._check_columns(source, ARRAY[user_col, item_col, rating_col]);
 
     INSERT INTO movierec.jobs (model_name, algorithm, params, source, user_col, item_col,
                                rating_col, promote, max_retries)
