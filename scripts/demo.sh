@@ -17,7 +17,22 @@ SOCK=$DEMO/sock
 PORT=${MR_DEMO_PORT:-5499}
 DB=movierec
 
+# Services beside the cluster (PostgREST, the exporter, Prometheus, ...) are
+# scripts/demo.d/NN_name.sh: each is run as "bash FILE start" after the
+# cluster is up (it prints its URLs) and "bash FILE stop" before the cluster
+# stops, with BINDIR, DEMO, PGHOST, PGPORT, PGUSER and PGDATABASE set.
+demo_services() {
+  local action=$1 f files
+  files=$(ls scripts/demo.d/*.sh 2>/dev/null | sort)
+  [ "$action" = stop ] && files=$(echo "$files" | sort -r)
+  for f in $files; do
+    BINDIR=$BINDIR DEMO=$DEMO PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres PGDATABASE=$DB \
+      bash "$f" "$action" || { echo "demo: $f $action failed" >&2; [ "$action" = stop ] || return 1; }
+  done
+}
+
 if [ "${1:-}" = stop ]; then
+  demo_services stop
   if [ -f "$DATA/postmaster.pid" ]; then
     cluster_stop "$BINDIR" "$DATA"; echo "demo cluster stopped (data kept in $DATA)"
   else
@@ -86,6 +101,9 @@ else
      GROUP BY m.title HAVING count(*) >= 50
      ORDER BY (sum(r.rating) + 20 * 3.5) / (count(*) + 20) DESC LIMIT 10"
 fi
+
+echo "== services"
+demo_services start
 
 cat <<MSG
 

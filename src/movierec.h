@@ -9,7 +9,7 @@
 
 #include "postgres.h"
 
-#define MOVIEREC_VERSION "0.1"
+#define MOVIEREC_VERSION "0.2"
 
 /* GUC variables (movierec.c) */
 extern int	mr_blas_threads;

@@ -1,5 +1,5 @@
 /*
- * Unit test of the run-time OpenBLAS binding (src/blas.c): the library
+ * Unit test of the run-time OpenBLAS binding (src/kernels/blas.c): the library
  * loads, a fast kernel set is chosen on AVX2/AVX-512 CPUs, sgemm and
  * the Cholesky solve give correct answers.  Prints TAP.
  */

@@ -1,9 +1,9 @@
 /*
- * Unit test of the evaluation kernel (src/eval_metrics.c): clipping, the
+ * Unit test of the evaluation kernel (src/kernels/eval_metrics.c): clipping, the
  * top-k heap with its tie rule (equal scores: smaller index first), and
  * precision/recall/NDCG/AP on small examples computed by hand.  Prints TAP.
  */
-// sources: src/eval_metrics.c src/topk.c
+// sources: src/kernels/eval_metrics.c src/kernels/topk.c
 #include "eval_metrics.h"
 #include "blas.h"
 

@@ -1,12 +1,12 @@
 /*
- * Unit test of explicit ALS (src/kern_als.c): recovers a planted rank-10
+ * Unit test of explicit ALS (src/kernels/kern_als.c): recovers a planted rank-10
  * model with noise sigma 0.5 to a test RMSE within 10 % of sigma at the
  * default parameters (10 factors), the
  * training RMSE decreases, and the factors are bitwise identical with 1
  * and 2 threads.  Covers both the primal (long rows) and the dual (short
  * rows) solve.  Prints TAP.
  */
-// sources: src/kern_als.c src/kern_baseline.c src/kern_popularity.c src/kern_svd.c src/kern_ials.c src/kern_util.c src/mf_defaults.c
+// sources: src/kernels/kern_als.c src/kernels/kern_baseline.c src/kernels/kern_popularity.c src/kernels/kern_svd.c src/kernels/kern_ials.c src/kernels/kern_util.c src/kernels/mf_defaults.c
 #include "planted.h"
 
 /*

@@ -1,9 +1,9 @@
 /*
- * Unit test of the bias-only kernels (src/kern_baseline.c,
- * src/kern_popularity.c): closed forms on a tiny example worked by hand,
+ * Unit test of the bias-only kernels (src/kernels/kern_baseline.c,
+ * src/kernels/kern_popularity.c): closed forms on a tiny example worked by hand,
  * and the BaselineOnly update order.  Prints TAP.
  */
-// sources: src/kern_baseline.c src/kern_popularity.c src/kern_als.c src/kern_svd.c src/kern_ials.c src/kern_util.c src/mf_defaults.c
+// sources: src/kernels/kern_baseline.c src/kernels/kern_popularity.c src/kernels/kern_als.c src/kernels/kern_svd.c src/kernels/kern_ials.c src/kernels/kern_util.c src/kernels/mf_defaults.c
 #include "planted.h"
 
 /* |a - b| < 1e-6 */

@@ -4,7 +4,7 @@
  * regularization 0.  Every output must be finite, and empty rows must get
  * zero factors and biases.  Prints TAP.
  */
-// sources: src/kern_als.c src/kern_baseline.c src/kern_popularity.c src/kern_svd.c src/kern_ials.c src/kern_util.c src/mf_defaults.c
+// sources: src/kernels/kern_als.c src/kernels/kern_baseline.c src/kernels/kern_popularity.c src/kernels/kern_svd.c src/kernels/kern_ials.c src/kernels/kern_util.c src/kernels/mf_defaults.c
 #include "planted.h"
 
 /* True if every number in f is finite. */

@@ -1,12 +1,12 @@
 /*
- * Unit test of implicit ALS (src/kern_ials.c) on a planted clustered
+ * Unit test of implicit ALS (src/kernels/kern_ials.c) on a planted clustered
  * problem: 400 users in 8 taste groups, each group liking its own 30 of
  * 240 movies.  A user rates 5 stars about half of the group's movies and
  * 2 stars a few random others (dropped by binarize = 4).  The model must
  * put the group's unseen movies in the user's top 10, its loss must
  * decrease, and 1 and 2 threads must give the same bits.  Prints TAP.
  */
-// sources: src/kern_ials.c src/kern_als.c src/kern_svd.c src/kern_baseline.c src/kern_popularity.c src/kern_util.c src/mf_defaults.c
+// sources: src/kernels/kern_ials.c src/kernels/kern_als.c src/kernels/kern_svd.c src/kernels/kern_baseline.c src/kernels/kern_popularity.c src/kernels/kern_util.c src/kernels/mf_defaults.c
 #include "planted.h"
 
 #define NU 400

@@ -1,10 +1,10 @@
 /*
- * Unit test of SGD matrix factorization (src/kern_svd.c): it learns a
+ * Unit test of SGD matrix factorization (src/kernels/kern_svd.c): it learns a
  * planted model better than the bias-only baseline, its per-epoch training
  * RMSE decreases, and a seed fixes the result bitwise (params->threads
  * has no effect).  Prints TAP.
  */
-// sources: src/kern_svd.c src/kern_als.c src/kern_baseline.c src/kern_popularity.c src/kern_ials.c src/kern_util.c src/mf_defaults.c
+// sources: src/kernels/kern_svd.c src/kernels/kern_als.c src/kernels/kern_baseline.c src/kernels/kern_popularity.c src/kernels/kern_ials.c src/kernels/kern_util.c src/kernels/mf_defaults.c
 #include "planted.h"
 
 int

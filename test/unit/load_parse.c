@@ -1,10 +1,10 @@
 /*
- * Unit test of the MovieLens parsing kernel (src/load_parse.c): line
+ * Unit test of the MovieLens parsing kernel (src/kernels/load_parse.c): line
  * reading across buffer refills with CR LF and a missing final newline,
  * RFC 4180 CSV splitting, strict number parsing, title/year splitting and
  * the UTF-8 / Latin-1 handling.  Prints TAP.
  */
-// sources: src/load_parse.c
+// sources: src/kernels/load_parse.c
 #include "load_parse.h"
 
 #include <stdio.h>

@@ -1,12 +1,12 @@
 /*
- * Unit test of the fold-in kernel (src/serve_foldin.c): the solved user
+ * Unit test of the fold-in kernel (src/kernels/serve_foldin.c): the solved user
  * factors satisfy the normal equations of one ALS user step (explicit
  * with bias and frequency-weighted regularization, and implicit with
  * confidence weights), recover planted factors from noiseless ratings,
  * and the "because you rated" contributions sum to the user part of
  * the score.  Prints TAP.
  */
-// sources: src/serve_foldin.c
+// sources: src/kernels/serve_foldin.c
 #include "serve_kernels.h"
 #include "blas.h"
 

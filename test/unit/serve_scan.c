@@ -1,11 +1,11 @@
 /*
- * Unit test of the catalogue scan (src/serve_scan.c): the bfloat16 pass
+ * Unit test of the catalogue scan (src/kernels/serve_scan.c): the bfloat16 pass
  * stays within its error bound, the AVX-512 and plain C passes agree bit
  * for bit, and MrTopKExact returns exactly the top k of the exact float
  * scores (ids, order and scores), also with exclusions, many equal
  * items, odd shapes and k = 10000.  Prints TAP.
  */
-// sources: src/serve_scan.c src/topk.c
+// sources: src/kernels/serve_scan.c src/kernels/topk.c
 #include "serve_kernels.h"
 
 #include <math.h>

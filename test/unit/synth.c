@@ -1,11 +1,11 @@
 /*
- * Unit test of the synthetic ratings kernel (src/synth.c): exact counts,
+ * Unit test of the synthetic ratings kernel (src/kernels/synth.c): exact counts,
  * no repeated (user, movie) pair, half stars in range, long-tailed
  * activity, reproducibility from the seed, and the noise level: the
  * rating's deviation from the planted low-rank truth has the requested
  * standard deviation.  Prints TAP and the measured figures.
  */
-// sources: src/synth.c
+// sources: src/kernels/synth.c
 #include "synth.h"
 
 #include <math.h>

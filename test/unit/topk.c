@@ -1,10 +1,10 @@
 /*
- * Unit test of the serving top-k kernel (src/topk.c): the bounded
+ * Unit test of the serving top-k kernel (src/kernels/topk.c): the bounded
  * heap returns exactly what a full sort returns, ties by smaller index,
  * with candidate lists, -INFINITY/NaN exclusions, k larger than n and
  * k = 10000.  Prints TAP.
  */
-// sources: src/topk.c
+// sources: src/kernels/topk.c
 #include "serve_kernels.h"
 
 #include <math.h>

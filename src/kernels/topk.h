@@ -1,5 +1,5 @@
 /*
- * topk.h: exact top-k selection with a bounded heap (src/topk.c), shared
+ * topk.h: exact top-k selection with a bounded heap (src/kernels/topk.c), shared
  * by serving (recommend, similar movies, batch) and evaluation.  Plain C,
  * no PostgreSQL headers.
  */
