@@ -21,9 +21,10 @@ trap cleanup EXIT
 export PGDATABASE=$DB
 q "CREATE EXTENSION movierec" >/dev/null || exit 1
 q "SELECT movierec.generate_ratings(200, 300, 6000, seed => 7)" >/dev/null || exit 1
+q "SELECT movierec.reset_stats()" >/dev/null || exit 1
 
 # training: one success, one failure inside the run, one cancellation
-tap_ok "training succeeds" q "SELECT movierec.train('st_als', 'als', '{\"factors\": 8, \"iterations\": 3}') > 0"
+tap_is "training succeeds" "$(q "SELECT movierec.train('st_als', 'als', '{\"factors\": 8, \"iterations\": 3}') > 0")" "t"
 q "SET movierec.max_train_memory = '1MB'; SELECT movierec.train('st_fail', 'als', '{\"factors\": 1024}')" >/dev/null 2>&1
 q "SET statement_timeout = '300ms'; SELECT movierec.train('st_cancel', 'als', '{\"factors\": 256, \"iterations\": 1000}')" >/dev/null 2>&1
 tap_is "training_stats: als succeeded, failed and cancelled once each" \
