@@ -159,17 +159,18 @@ typedef struct MrStatsShared
 /* A serving call in progress (backend-local). */
 typedef struct MrCall
 {
+	Oid			fn_oid;
 	int			fn;
 	bool		tracked;
 	bool		has_model;
 	bool		has_rows;
 	instr_time	start;
 	int64		model_id;
+	const char *model;			/* the serving cache's copy: lives through the call */
 	const char *path;
 	int64		rows;
 	int			loads;
 	int			invals;
-	char		model[MR_STATS_NAMELEN];
 } MrCall;
 
 /* Backend-local pointer to a shared entry. */
@@ -430,7 +431,11 @@ MrStatsRecordCall(const MrCall *c, bool error)
 		pg_atomic_fetch_add_u64(&e->cache_invalidations, c->invals);
 }
 
-/* fmgr_hook: push a call at its start, record it at its end or error. */
+/*
+ * fmgr_hook: push a call at its start, record it at its end or error.
+ * The end of a call is recognised by its oid on top of the stack (no
+ * lookup); only calls nested deeper than the stack are looked up again.
+ */
 static void
 MrStatsFmgrHook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 {
@@ -438,15 +443,30 @@ MrStatsFmgrHook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 
 	if (prev_fmgr_hook)
 		prev_fmgr_hook(event, flinfo, private);
-	fn = MrStatsFunctionIndex(flinfo->fn_oid, event == FHET_START);
+	if (event != FHET_START)
+	{
+		if (call_depth > MR_STATS_MAX_DEPTH)
+		{
+			if (MrStatsFunctionIndex(flinfo->fn_oid, false) >= 0)
+				call_depth--;
+		}
+		else if (call_depth > 0 && call_stack[call_depth - 1].fn_oid == flinfo->fn_oid)
+		{
+			call_depth--;
+			if (call_stack[call_depth].tracked)
+				MrStatsRecordCall(&call_stack[call_depth], event == FHET_ABORT);
+		}
+		return;
+	}
+	fn = MrStatsFunctionIndex(flinfo->fn_oid, true);
 	if (fn < 0)
 		return;
-	if (event == FHET_START)
 	{
 		if (call_depth < MR_STATS_MAX_DEPTH)
 		{
 			MrCall	   *c = &call_stack[call_depth];
 
+			c->fn_oid = flinfo->fn_oid;
 			c->fn = fn;
 			c->tracked = (mr_stats != NULL);
 			c->has_model = false;
@@ -458,12 +478,6 @@ MrStatsFmgrHook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 			INSTR_TIME_SET_CURRENT(c->start);
 		}
 		call_depth++;
-	}
-	else if (call_depth > 0)
-	{
-		call_depth--;
-		if (call_depth < MR_STATS_MAX_DEPTH && call_stack[call_depth].tracked)
-			MrStatsRecordCall(&call_stack[call_depth], event == FHET_ABORT);
 	}
 }
 
@@ -483,11 +497,11 @@ MrStatsNoteModel(int64 model_id, const char *model_name)
 {
 	MrCall	   *c = MrCurrentCall();
 
-	if (c == NULL || (c->has_model && c->model_id == model_id))
+	if (c == NULL)
 		return;
 	c->has_model = true;
 	c->model_id = model_id;
-	strlcpy(c->model, model_name, sizeof(c->model));
+	c->model = model_name;
 }
 
 /* The call in progress serves its user by this path (a string constant). */

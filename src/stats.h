@@ -18,7 +18,7 @@ extern bool mr_track_stats;
 /* _PG_init: the GUC; when preloading, shared memory and the hooks */
 extern void MrStatsInit(void);
 
-/* the call in progress resolved this model */
+/* the call in progress resolved this model (model_name must live through the call) */
 extern void MrStatsNoteModel(int64 model_id, const char *model_name);
 
 /* ... served the user by this path (a string constant: "model", "fold_in", ...) */
