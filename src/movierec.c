@@ -17,6 +17,7 @@
 
 #include "blas.h"
 #include "serve.h"
+#include "stats.h"
 #include "train.h"
 #include "worker.h"
 
@@ -46,6 +47,7 @@ _PG_init(void)
 	MrTrainInit();
 	MrWorkerInit();
 	MrFaultInit();
+	MrStatsInit();
 
 	MarkGUCPrefixReserved("movierec");
 }
