@@ -13,6 +13,10 @@
 
 #include "serve_kernels.h"
 
+/* serve_generation.c: do the resolved model names hold under this snapshot? */
+extern bool MrServeNamesCurrent(void);
+extern void MrServeNamesResolving(void);
+
 /* Largest k (and n) the serving functions accept. */
 #define MR_SERVE_MAX_K 10000
 

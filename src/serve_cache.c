@@ -134,6 +134,18 @@ MrServeInit(void)
 	CacheRegisterRelcacheCallback(serve_relcache_cb, (Datum) 0);
 }
 
+/* Forget the resolved names (the models, keyed by id, stay). */
+static void
+serve_forget_names(void)
+{
+	int			i;
+
+	for (i = 0; i < n_names; i++)
+		if (names[i].key)
+			pfree(names[i].key);
+	n_names = 0;
+}
+
 /* Free every cached model and resolved name. */
 static void
 serve_reset_models(void)
@@ -143,10 +155,7 @@ serve_reset_models(void)
 	for (i = 0; i < n_models; i++)
 		MemoryContextDelete(models[i]->cxt);
 	n_models = 0;
-	for (i = 0; i < n_names; i++)
-		if (names[i].key)
-			pfree(names[i].key);
-	n_names = 0;
+	serve_forget_names();
 	models_stale = false;
 }
 
@@ -509,6 +518,10 @@ MrServeGetModel(text *model_arg)
 	serve_resolve_oids();
 	MrEnsureBlas();
 
+	/* names resolved under an older registry than this call sees: again */
+	if (n_names > 0 && !MrServeNamesCurrent())
+		serve_forget_names();
+
 	/* the cache may have been filled under another role: check every call */
 	{
 		AclResult	acl = pg_class_aclcheck(models_relid, GetUserId(), ACL_SELECT);
@@ -531,6 +544,8 @@ MrServeGetModel(text *model_arg)
 		}
 	if (!found)
 	{
+		if (n_names == 0)
+			MrServeNamesResolving();
 		model_id = serve_resolve_name(key);
 		if (n_names == MR_SERVE_MAX_NAMES)
 		{
