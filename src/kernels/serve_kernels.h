@@ -46,9 +46,9 @@ extern void MrScoreApprox(const uint16_t *packed, int32_t n, int k,
 extern float MrScoreExact(const float *q, int k, const float *p, float bias);
 
 /*
- * Name of the approximate-pass variant in use.  mode 0: as is; 1: switch
- * to the plain C loop (tests); 2: choose the best variant again; 3: the
- * AVX-512F variant if the CPU has it (tests).
+ * Name of the scan variant in use (simd_dispatch.h has the full API).
+ * mode 0: as is; 1: switch to portable; 2: choose the best variant again;
+ * 3: AVX-512F if the CPU has it.
  */
 extern const char *MrScoreKernelName(int mode);
 

@@ -5,6 +5,7 @@
  * k = 10000.  Prints TAP.
  */
 // sources: src/kernels/topk.c
+// cross: aarch64
 #include "serve_kernels.h"
 
 #include <math.h>
