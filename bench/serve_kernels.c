@@ -12,6 +12,8 @@
  *   bf16+exact   serve_scan.c: bfloat16 pass, error bound, exact float
  *                rescoring of the undecided items (what recommend() runs),
  *                once per SIMD variant this CPU has (simd_dispatch.c)
+ *   pruned       serve_scan_prune.c: the same in norm order, stopping once
+ *                no remaining item can reach the k-th score (exact too)
  *
  * Prints the median microseconds per call over R calls with a new random
  * user each call, the ratio bf16+exact / plain scan measured in the same
@@ -104,6 +106,16 @@ load_factors(const char *path, int *k, float **Q, float **bias)
 	return n;
 }
 
+/* qsort order for floats. */
+static int
+cmp_float(const void *a, const void *b)
+{
+	float		x = *(const float *) a,
+				y = *(const float *) b;
+
+	return (x > y) - (x < y);
+}
+
 /* One median of R samples (sorts t). */
 static double
 median(double *t, int R)
@@ -146,10 +158,16 @@ main(int argc, char **argv)
 	MrSimd		vars[MR_SIMD_COUNT];
 	double		t_ref[MR_SIMD_COUNT],
 				t_exact[MR_SIMD_COUNT],
+				t_prune[MR_SIMD_COUNT],
+				visited[MR_SIMD_COUNT],
 				t_gemv = 0;
 	long		rescored[MR_SIMD_COUNT];
 	int			same[MR_SIMD_COUNT];
 	double		prune_frac = 0;
+	double	   *t4 = malloc(sizeof(double) * R);
+	MrPrune		ix;
+	void	   *ixmem;
+	float		key_norm;
 
 	if (MrBlasLoad() != NULL)
 	{
@@ -195,6 +213,29 @@ main(int argc, char **argv)
 		norm[i] = (float) sqrt(ss);
 	}
 	MrPackItems(Q, n, k, packed);
+	/* the pruning order's key: bias + |q| times the median user norm */
+	{
+		int32_t		nu = P ? n_users : 101;
+		float	   *un = malloc(sizeof(float) * nu);
+
+		for (i = 0; i < nu; i++)
+		{
+			double		ss = 0;
+
+			for (f = 0; f < k; f++)
+			{
+				float		x = P ? P[(size_t) i * k + f] : (float) rand() / RAND_MAX * 2.0f - 1.0f;
+
+				ss += (double) x * x;
+			}
+			un[i] = (float) sqrt(ss);
+		}
+		qsort(un, nu, sizeof(float), cmp_float);
+		key_norm = un[nu / 2];
+		free(un);
+	}
+	ixmem = aligned_alloc(64, (MrPruneBytes(n, k) + 63) & ~(size_t) 63);
+	MrPruneBuild(&ix, ixmem, Q, norm, bias, n, k, key_norm);
 	for (v = MR_SIMD_COUNT - 1; v >= 0; v--)
 		if (MrSimdSupported((MrSimd) v))
 			vars[nvar++] = (MrSimd) v;
@@ -210,6 +251,7 @@ main(int argc, char **argv)
 
 		MrSimdForce(vars[v]);
 		rescored[v] = 0;
+		visited[v] = 0;
 		same[v] = 1;
 		srand(7);
 		for (r = 0; r < R; r++)
@@ -255,18 +297,26 @@ main(int argc, char **argv)
 			t3[r] = now() - t;
 			rescored[v] += nres;
 			same[v] &= (memcmp(i1, i2, sizeof(i1)) == 0);
+
+			t = now();
+			MrPruneTopK(&ix, Q, bias, p, topk, NULL, 0, i2, s2, &nres);
+			t4[r] = now() - t;
+			visited[v] += nres;
+			same[v] &= (memcmp(i1, i2, sizeof(i1)) == 0);
 		}
 		t_gemv += median(t1, R) / nvar;
 		t_ref[v] = median(t2, R);
 		t_exact[v] = median(t3, R);
+		t_prune[v] = median(t4, R);
 	}
 	printf("n=%d k=%d calls=%d%s: sgemv+heap %.0f us (median)\n", n, k, R,
 		   qfile ? " (trained factors)" : " (random factors)", t_gemv * 1e6);
 	for (v = 0; v < nvar; v++)
-		printf("  %-10s  plain scan+heap %6.1f us  bf16+exact %6.1f us  ratio %.2f  "
-			   "%.1f rescored/call  same top-%d as sgemv: %s\n",
+		printf("  %-10s  plain scan+heap %6.1f us  bf16+exact %6.1f us (ratio %.2f)  "
+			   "pruned %6.1f us (ratio %.2f, %.1f%% of items scanned)  %.1f rescored/call  same top-%d: %s\n",
 			   MrSimdName(vars[v]), t_ref[v] * 1e6, t_exact[v] * 1e6,
-			   t_exact[v] / t_ref[v], (double) rescored[v] / R, topk,
+			   t_exact[v] / t_ref[v], t_prune[v] * 1e6, t_prune[v] / t_ref[v],
+			   100.0 * visited[v] / R / n, (double) rescored[v] / R, topk,
 			   same[v] ? "yes" : "NO");
 	printf("  pruning bound: %.1f%% of items have bias + |q||p| >= the exact %d-th score "
 		   "(what a norm-ordered scan must still visit)\n", 100.0 * prune_frac / R, topk);

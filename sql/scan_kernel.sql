@@ -28,7 +28,8 @@ SHOW movierec.scan_kernel;
 BEGIN;
 DO $$ BEGIN DELETE FROM movierec.ratings; DELETE FROM movierec.models; END $$;
 -- 3,001 movies (not a multiple of the 16-movie panel) x 15 factors (odd),
--- with a few long item vectors and some exact ties
+-- lengths falling off like trained factors' (so that the norm-ordered scan
+-- pays), a few long item vectors and some exact ties
 INSERT INTO models (model_id, model_name, version, algorithm, params, source, n_users, n_movies,
                     n_factors, global_mean, created_at)
 VALUES (1101, 'kern', 1, 'als', '{"regularization": 0.1, "reg_user_bias": 0.1, "use_bias": true}',
@@ -36,7 +37,8 @@ VALUES (1101, 'kern', 1, 'als', '{"regularization": 0.1, "reg_user_bias": 0.1, "
 INSERT INTO item_factors (model_id, movie_id, bias, factors, n_ratings, mean_rating)
 SELECT 1101, i, CASE WHEN i % 500 = 0 THEN 0.5 ELSE (0.3 * sin(i * 0.7))::real END,
        (SELECT array_agg(CASE WHEN i % 500 = 0 THEN 0.2
-                              ELSE (CASE WHEN i % 97 = 0 THEN 8 ELSE 1 END) * sin(i * f * 0.37 + f) END::real ORDER BY f)
+                              ELSE (CASE WHEN i % 97 = 0 THEN 8 ELSE 1 END) * sin(i * f * 0.37 + f)
+                                   * 3.0 / (1 + ((i * 7919) % 3001) / 50.0) END::real ORDER BY f)
         FROM generate_series(1, 15) f),
        10, 3.5
 FROM generate_series(1, 3001) i;
@@ -48,6 +50,10 @@ INSERT INTO ratings (user_id, movie_id, rating, rated_at)
 SELECT u, 1 + (u * 13 + j * 29) % 3001, 1 + (u + j) % 5, '2019-06-01'
 FROM generate_series(1, 30) u, generate_series(1, 5) j;
 
+-- the first call builds the pruning index and says whether it pays here
+SET client_min_messages = debug1;
+SELECT count(*) FROM recommend(1, 10, 'kern');
+RESET client_min_messages;
 -- recommend under every variant this CPU has equals the portable result
 CREATE FUNCTION pg_temp.recs(v text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r text;
@@ -71,6 +77,18 @@ END $$;
 SELECT count(*) >= 1 AS variants_tested,
        bool_and(pg_temp.recs(v) = pg_temp.recs('portable')) AS same_recommendations
 FROM pg_temp.variants() v;
+-- the norm-ordered scan (movierec.scan_prune, on by default) is used for
+-- this model and gives the same lists as the full scan, for any k
+CREATE FUNCTION pg_temp.recs_k(prune boolean, k int, excl boolean) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+  PERFORM set_config('movierec.scan_prune', prune::text, true);
+  SELECT string_agg(u || ':' || x.movie_id || ':' || x.score, ',' ORDER BY u, x.rank) INTO r
+  FROM generate_series(1, 30) u, movierec.recommend(u, k, 'kern', excl) x;
+  RETURN r;
+END $$;
+SELECT bool_and(pg_temp.recs_k(true, k, e) = pg_temp.recs_k(false, k, e)) AS pruned_equals_full_scan
+FROM unnest(ARRAY[1, 10, 100, 3001]) k, unnest(ARRAY[true, false]) e;
 -- and equal to brute force in double precision (ids and order)
 SET movierec.scan_kernel = 'portable';
 SELECT count(*) FILTER (WHERE (SELECT array_agg(movie_id ORDER BY rank) FROM recommend(u, 10, 'kern')) =

@@ -8,6 +8,8 @@
  * the CPU lacks is refused by the check hook (SQLSTATE 22023, with a hint
  * listing what this CPU has); nothing changes then.  The value is per
  * session (PGC_USERSET): the choice is a variable of each backend.
+ * movierec.scan_prune (default on) lets recommend() use the norm-ordered
+ * early-terminating scan (src/serve_prune.c) for models where it pays.
  */
 #include "postgres.h"
 
@@ -17,6 +19,7 @@
 #include "simd_dispatch.h"
 
 static char *mr_scan_kernel = NULL;
+static bool mr_scan_prune = true;
 
 /* Accept auto or a variant name that this CPU supports. */
 static bool
@@ -65,6 +68,20 @@ MrScanKernelInit(void)
 							   "auto",
 							   PGC_USERSET, 0,
 							   check_scan_kernel, assign_scan_kernel, NULL);
+	DefineCustomBoolVariable("movierec.scan_prune",
+							 "Lets recommend() stop scanning once no remaining movie can reach the k-th score.",
+							 "Exact either way; used only for models whose factors make it pay (serve_prune.c).",
+							 &mr_scan_prune,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+}
+
+/* movierec.scan_prune. */
+bool
+MrScanPruneEnabled(void)
+{
+	return mr_scan_prune;
 }
 
 /* Name of the variant in use. */

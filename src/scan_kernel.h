@@ -10,4 +10,7 @@ extern void MrScanKernelInit(void);
 /* Name of the SIMD variant in use, for build_info(). */
 extern const char *MrScanKernelInUse(void);
 
+/* movierec.scan_prune: may recommend() use the norm-ordered scan? */
+extern bool MrScanPruneEnabled(void);
+
 #endif							/* MR_SCAN_KERNEL_H */

@@ -292,6 +292,34 @@ static const MrUpperFn upper_tab[MR_SIMD_COUNT] = {
 #endif
 };
 
+/* The approximate pass in use for k factors. */
+MrApproxFn
+MrScanApproxFn(int k)
+{
+	MrApproxFn	fn = approx_tab[MrSimdCurrent()];
+
+	/* the bf16 variant keeps p on its stack */
+	return (fn == NULL || k > MR_SERVE_SCAN_MAX_K) ? MrApproxPortable : fn;
+}
+
+/* The lower-bound pass in use. */
+MrLowerFn
+MrScanLowerFn(void)
+{
+	MrLowerFn	fn = lower_tab[MrSimdCurrent()];
+
+	return fn ? fn : MrLowerPortable;
+}
+
+/* The candidate pass in use. */
+MrUpperFn
+MrScanUpperFn(void)
+{
+	MrUpperFn	fn = upper_tab[MrSimdCurrent()];
+
+	return fn ? fn : MrUpperPortable;
+}
+
 /* Approximate scores of every item from the bfloat16 copy. */
 void
 MrScoreApprox(const uint16_t *packed, int32_t n, int k, const float *p,

@@ -56,6 +56,11 @@ MrBound(float e, float qnorm, float a)
 	return e * qnorm + fabsf(a) * 0x1p-21f + 0x1p-100f;
 }
 
+/* The variants in use (serve_scan.c; never NULL). */
+extern MrApproxFn MrScanApproxFn(int k);
+extern MrLowerFn MrScanLowerFn(void);
+extern MrUpperFn MrScanUpperFn(void);
+
 /* Portable variants (serve_scan.c): also the scalar tails of the others. */
 extern void MrApproxPortable(const uint16_t *packed, int32_t n, int k,
 							 const float *p, const float *bias, float *y);

@@ -8,9 +8,11 @@
  * loop (they claim it); MrTopKExact returns exactly the top k of the exact
  * float scores (ids, order and scores) with exclusions, ties, k = 1 and k
  * larger than the catalogue, n not a multiple of the panel, odd k, and
- * extreme but finite values.  Prints TAP.
+ * extreme but finite values; and the norm-ordered early-terminating scan
+ * (serve_scan_prune.c) gives the same as brute force, also on skewed
+ * trained-like factors where it stops early.  Prints TAP.
  */
-// sources: src/kernels/serve_scan.c src/kernels/serve_scan_x86.c src/kernels/serve_scan_neon.c src/kernels/simd_dispatch.c src/kernels/topk.c
+// sources: src/kernels/serve_scan.c src/kernels/serve_scan_x86.c src/kernels/serve_scan_neon.c src/kernels/serve_scan_prune.c src/kernels/simd_dispatch.c src/kernels/topk.c
 // cross: aarch64
 #include "serve_kernels.h"
 #include "simd_dispatch.h"
@@ -143,6 +145,82 @@ same_topk(Case *c, int k, int excl, int32_t *rescored)
 	return good;
 }
 
+/*
+ * Compare MrPruneTopK with a heap over exact scores (every excl-th item
+ * excluded).  *visited gets the items it scanned.  1 when identical.
+ */
+static int
+same_topk_pruned(Case *c, int k, int excl, int32_t *visited)
+{
+	float	   *exact = malloc(sizeof(float) * (c->n + 1));
+	int32_t    *ex = malloc(sizeof(int32_t) * (c->n + 1));
+	int32_t    *i1 = malloc(sizeof(int32_t) * (k + 1)),
+			   *i2 = malloc(sizeof(int32_t) * (k + 1));
+	float	   *s1 = malloc(sizeof(float) * (k + 1)),
+			   *s2 = malloc(sizeof(float) * (k + 1));
+	void	   *mem = aligned_alloc(64, (MrPruneBytes(c->n, c->k) + 63) & ~(size_t) 63);
+	MrPrune		ix;
+	double		pn = 0;
+	int32_t		i,
+				ne = 0;
+	int			n1,
+				n2,
+				f,
+				good;
+
+	for (f = 0; f < c->k; f++)
+		pn += (double) c->p[f] * c->p[f];
+	MrPruneBuild(&ix, mem, c->Q, c->norm, c->bias, c->n, c->k, (float) sqrt(pn));
+	for (i = 0; i < c->n; i++)
+	{
+		int			x = (excl > 0 && i % excl == 3);
+
+		exact[i] = x ? -INFINITY
+			: MrScoreExact(c->Q + (size_t) i * c->k, c->k, c->p, c->bias[i]);
+		if (x)
+			ex[ne++] = i;
+	}
+	n1 = MrTopKSelect(exact, c->n, k, i1, s1);
+	n2 = MrPruneTopK(&ix, c->Q, c->bias, c->p, k, ex, ne, i2, s2, visited);
+	good = (n1 == n2 && memcmp(i1, i2, sizeof(int32_t) * n1) == 0 &&
+			memcmp(s1, s2, sizeof(float) * n1) == 0);
+	/* a second query on the same index: the exclusion marks were cleared */
+	n2 = MrPruneTopK(&ix, c->Q, c->bias, c->p, k, ex, ne, i2, s2, visited);
+	good &= (n1 == n2 && memcmp(i1, i2, sizeof(int32_t) * n1) == 0);
+	free(exact);
+	free(ex);
+	free(i1);
+	free(i2);
+	free(s1);
+	free(s2);
+	free(mem);
+	return good;
+}
+
+/* Skew a case like trained factors: norms and biases follow popularity. */
+static void
+skew_case(Case *c)
+{
+	int32_t		i;
+	int			f;
+
+	for (i = 0; i < c->n; i++)
+	{
+		/* a long tail: item i's length ~ 1 / (1 + i / 50) */
+		float		s = 3.0f / (1.0f + (float) ((i * 7919) % c->n) / 50.0f);
+		double		ss = 0;
+
+		for (f = 0; f < c->k; f++)
+		{
+			c->Q[(size_t) i * c->k + f] *= s;
+			ss += (double) c->Q[(size_t) i * c->k + f] * c->Q[(size_t) i * c->k + f];
+		}
+		c->norm[i] = (float) sqrt(ss);
+		c->bias[i] = c->bias[i] * 0.2f + 0.3f * s;
+	}
+	MrPackItems(c->Q, c->n, c->k, c->packed);
+}
+
 /* The old plain loop: fmaf in factor order, the bit-identity reference. */
 static void
 approx_reference(const Case *c, float *y)
@@ -212,8 +290,8 @@ bit_identical(const Case *c)
 	return same;
 }
 
-/* lines per variant: the forcing test and the 9 of test_variant */
-#define TESTS_PER_VARIANT 10
+/* lines per variant: the forcing test and the 11 of test_variant */
+#define TESTS_PER_VARIANT 12
 
 /* The tests of one variant (already forced). */
 static void
@@ -297,6 +375,36 @@ test_variant(MrSimd v)
 	snprintf(what, sizeof(what), "%s: skewed norms (every 37th item 20x longer): exact top-50", name);
 	ok(same_topk(&c, 50, 0, &rescored) && worst_error(&c) <= 1.0, what);
 	free_case(&c);
+
+	/* the early-terminating scan equals brute force */
+	{
+		int32_t		visited = 0,
+					vis2 = 0;
+		int			good;
+
+		c = make_case(9743, 63, 0);
+		c2 = make_case(5000, 64, 3);
+		good = same_topk_pruned(&c, 10, 0, &visited) && same_topk_pruned(&c, 10, 5, &visited) &&
+			same_topk_pruned(&c, 1, 0, &visited) && same_topk_pruned(&c, 10000, 0, &visited) &&
+			same_topk_pruned(&c2, 10, 0, &visited) && same_topk_pruned(&c2, 2000, 7, &visited);
+		free_case(&c);
+		free_case(&c2);
+		c = make_case(37, 7, 0);
+		good &= same_topk_pruned(&c, 5, 0, &visited) && same_topk_pruned(&c, 40, 4, &visited);
+		free_case(&c);
+		snprintf(what, sizeof(what), "%s: pruned scan = brute force (random, ties, exclusions, k = 1, k > n, 37 x 7)", name);
+		ok(good, what);
+
+		c = make_case(9742, 64, 0);
+		skew_case(&c);
+		good = same_topk_pruned(&c, 10, 0, &visited) && same_topk_pruned(&c, 10, 5, &vis2) &&
+			same_topk_pruned(&c, 100, 3, &rescored);
+		printf("# %s: skewed 9742 x 64: pruned scan visited %d and %d (with exclusions) items for top-10\n",
+			   name, visited, vis2);
+		snprintf(what, sizeof(what), "%s: pruned scan on skewed factors: exact, and stops early (< half the items)", name);
+		ok(good && visited < c.n / 2 && vis2 < c.n / 2, what);
+		free_case(&c);
+	}
 }
 
 int
