@@ -65,6 +65,10 @@ typedef struct MrServeModel
 
 	float	   *scratch;		/* n_items scores, reused by every call */
 	MemoryContext cxt;
+
+	/* serve_prune.c: 0 not built yet, 1 used (prune set), -1 not worth it */
+	int			prune_state;
+	struct MrPrune *prune;
 } MrServeModel;
 
 /* How a user is served. */
@@ -95,6 +99,10 @@ typedef struct MrServeUser
 	float	   *p;				/* k floats */
 	float		bias;
 } MrServeUser;
+
+/* serve_prune.c */
+extern bool MrServePruneRecommend(FunctionCallInfo fcinfo, MrServeModel *m,
+								  const MrServeUser *u, int k, bool exclude);
 
 /* serve_cache.c */
 extern void MrServeInit(void);

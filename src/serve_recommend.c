@@ -287,6 +287,10 @@ movierec_recommend(PG_FUNCTION_ARGS)
 		if (ncand == 0)
 			return (Datum) 0;
 	}
+	/* the norm-ordered scan when the model uses it (serve_prune.c) */
+	if (cand == NULL &&
+		MrServePruneRecommend(fcinfo, m, u, k, PG_ARGISNULL(3) || PG_GETARG_BOOL(3)))
+		return (Datum) 0;
 	p = score_for(m, u, cand, ncand, &add);
 	if (PG_ARGISNULL(3) || PG_GETARG_BOOL(3))
 		exclude_known(m, u);
