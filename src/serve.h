@@ -61,6 +61,33 @@ typedef struct MrServeModel
 
 	float	   *scratch;		/* n_items scores, reused by every call */
 	MemoryContext cxt;
+
+	/*
+	 * The arrays above are the served movies: the trained ones (base_*) and
+	 * the folded ones merged by movie_id (serve_items.c), in served_cxt.
+	 */
+	int32		n_base;
+	int64	   *base_ids;
+	float	   *base_bias;
+	float	   *base_Q;
+	float	   *base_norm;
+	int32	   *base_n_ratings;
+	float	   *base_mean;
+	int32		n_folded;
+	bool	   *is_folded;		/* n_items, NULL when nothing is folded */
+	float		reg_item_bias;	/* the movie step's bias penalty */
+	uint64		items_gen;
+	int			items_min;
+	MemoryContext served_cxt;
+
+	/* the transaction snapshot the model read its ratings under (serve_changes.c) */
+	bool		snap_valid;
+	uint64		snap_xmin;
+	uint64		snap_xmax;
+	int32		snap_nxip;
+	uint64	   *snap_xip;
+	TransactionId snap_row_xmin;	/* the snapshots row: written by the training */
+	CommandId	snap_row_cid;
 } MrServeModel;
 
 /* How a user is served. */
@@ -106,7 +133,25 @@ extern Oid	MrServeRelid(int which);
 #define MR_REL_USER_FACTORS		2
 #define MR_REL_USER_FACTORS_PKEY 3
 #define MR_REL_RECOMMENDATIONS	4
-#define MR_REL_COUNT			5
+#define MR_REL_RATING_CHANGES	5
+#define MR_REL_RATING_CHANGES_PKEY 6
+#define MR_REL_MOVIES			7
+#define MR_REL_COUNT			8
+
+/* serve_items.c */
+extern int	mr_item_fold_in_min_ratings;
+extern void MrServeItemsInit(void);
+extern void MrServeItemsStale(void);
+extern void MrServeItemsBuild(MrServeModel *m);
+extern void MrServeItemsCheck(MrServeModel *m);
+
+/* serve_cache.c, for serve_items.c */
+extern float *MrServeAllocFloats(MemoryContext cxt, Size n);
+extern void MrServeDerive(MrServeModel *m, MemoryContext cxt);
+
+/* serve_changes.c */
+extern void MrServeChangesLoad(MrServeModel *m);
+extern bool MrServeUserChanged(const MrServeModel *m, int64 user_id);
 
 /* serve_user.c */
 extern MrServeUser *MrServeResolveUser(MrServeModel *m, int64 user_id);

@@ -31,6 +31,7 @@
 #include "utils/tuplestore.h"
 
 #include "blas.h"
+#include "eval_metrics.h"
 
 /* top-k output buffers, reused by every call */
 static float top_score[MR_SERVE_MAX_K];
@@ -305,8 +306,22 @@ movierec_predict(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	m = arg_model(fcinfo, 2);
-	x = known_movie(m, PG_GETARG_INT64(1));
+	x = MrServeItemIndex(m, PG_GETARG_INT64(1));
 	u = MrServeResolveUser(m, PG_GETARG_INT64(0));
+	if (x < 0)
+	{
+		/*
+		 * A movie the model lacks: what evaluate() predicts for such a row,
+		 * the global mean plus the user's bias (none for a user served by
+		 * popularity, i.e. one the model lacks and cannot fold in), in
+		 * double precision and clipped the same way.
+		 */
+		double		pred = (double) m->global_mean;
+
+		if (u->path != MR_PATH_POPULARITY)
+			pred += (double) u->bias;
+		PG_RETURN_FLOAT4(MrClipRating(pred, m->rating_min, m->rating_max));
+	}
 	if (u->path == MR_PATH_POPULARITY)
 	{
 		double		n = m->n_ratings[x];
@@ -320,8 +335,18 @@ movierec_predict(PG_FUNCTION_ARGS)
 			: m->global_mean;
 	}
 	else
-		r = MrScoreExact(m->Q + (Size) x * m->k, m->k, u->p, m->item_bias[x]) +
-			m->spec.global_mean + u->bias;
+	{
+		/* evaluate()'s arithmetic: mu + b_u + b_i + p.q in double */
+		const float *q = m->Q + (Size) x * m->k;
+		double		pred = (double) m->spec.global_mean + u->bias + m->item_bias[x];
+		int			f;
+
+		for (f = 0; f < m->k; f++)
+			pred += (double) u->p[f] * q[f];
+		if (isnan(pred))
+			PG_RETURN_NULL();
+		PG_RETURN_FLOAT4(MrClipRating(pred, m->rating_min, m->rating_max));
+	}
 	if (isnan(r))
 		PG_RETURN_NULL();
 	r = Max(m->rating_min, Min(m->rating_max, r));

@@ -287,6 +287,7 @@ MrServeResolveUser(MrServeModel *m, int64 user_id)
 	map_known(m);
 	user.bias = 0;
 	user.in_model = false;
+	user.path = MR_PATH_MODEL;
 
 	if (m->popularity_only)
 	{
@@ -297,8 +298,19 @@ MrServeResolveUser(MrServeModel *m, int64 user_id)
 	}
 	user.in_model = read_user_factors(m, user_id);
 	changed = user.any_null_time || user.newest > m->trained_at;
+	if (user.in_model && mr_fold_in && !changed)
+		changed = MrServeUserChanged(m, user_id);
 
-	if (user.in_model && !(mr_fold_in && changed && user.n_known > 0))
+	if (user.in_model && mr_fold_in && changed && user.n_known == 0)
+	{
+		/* every rating the model knew is gone: as recommend_for_ratings would */
+		user.in_model = false;
+		user.path = MR_PATH_POPULARITY;
+		snprintf(user.reason, sizeof(user.reason),
+				 "user %lld changed ratings after model %lld was trained and has no current rating of its movies",
+				 (long long) user_id, (long long) m->model_id);
+	}
+	else if (user.in_model && !(mr_fold_in && changed && user.n_known > 0))
 	{
 		user.path = MR_PATH_MODEL;
 		if (changed)
@@ -315,7 +327,7 @@ MrServeResolveUser(MrServeModel *m, int64 user_id)
 		user.path = MR_PATH_FOLD_IN;
 		if (user.in_model)
 			snprintf(user.reason, sizeof(user.reason),
-					 "user %lld rated movies after model %lld was trained; factors solved from %d current ratings",
+					 "user %lld changed ratings after model %lld was trained; factors solved from %d current ratings",
 					 (long long) user_id, (long long) m->model_id, user.n_known);
 		else
 			snprintf(user.reason, sizeof(user.reason),

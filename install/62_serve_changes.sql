@@ -1,0 +1,114 @@
+-- since 0.2
+-- Serving sees every change of a rating at once (src/serve_changes.c,
+-- src/serve_items.c, doc/serving.md "Changes and new movies").
+--
+-- movierec.rating_changes holds, per user, the last transaction that
+-- inserted, updated or deleted one of the user's ratings (user_id 0: a
+-- TRUNCATE, i.e. every user).  Serving compares it with the transaction
+-- snapshot the model was trained under (movierec.snapshots.txid_snapshot):
+-- a change that snapshot did not see makes the user fold in from their
+-- current ratings.  One row per user, so the table stays as small as the
+-- user base; writers of the same user's ratings queue on that row.
+
+CREATE TABLE movierec.rating_changes (
+    user_id    bigint PRIMARY KEY CHECK (user_id >= 0),
+    xid        xid8 NOT NULL,
+    changed_at timestamptz NOT NULL
+);
+COMMENT ON TABLE movierec.rating_changes IS
+    'Last transaction that changed each user''s ratings (0 = a truncate); written by triggers on movierec.ratings.';
+
+-- The transaction snapshot a model read its ratings under, and the
+-- snapshots row's own xmin/cmin (a model trained in the caller's own
+-- transaction).  movierec.snapshots needs no grant to serving roles.
+CREATE FUNCTION movierec._serve_model_snapshot(model_id bigint)
+    RETURNS TABLE (snap text, row_xmin text, row_cmin text)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+    SELECT s.txid_snapshot::text, s.xmin::text, s.cmin::text
+      FROM movierec.models m JOIN movierec.snapshots s ON s.snapshot_id = m.snapshot_id
+     WHERE m.model_id = $1
+$$;
+
+-- Record the users a statement on movierec.ratings touched.  Runs as the
+-- extension's owner: writers of ratings need no rights on the log.
+CREATE FUNCTION movierec._ratings_changed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        INSERT INTO movierec.rating_changes AS c (user_id, xid, changed_at)
+        VALUES (0, pg_current_xact_id(), now())
+        ON CONFLICT (user_id) DO UPDATE SET xid = EXCLUDED.xid, changed_at = EXCLUDED.changed_at;
+        PERFORM movierec._serve_items_invalidate();
+        RETURN NULL;
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO movierec.rating_changes AS c (user_id, xid, changed_at)
+        SELECT DISTINCT user_id, pg_current_xact_id(), now() FROM new_rows ORDER BY 1
+        ON CONFLICT (user_id) DO UPDATE SET xid = EXCLUDED.xid, changed_at = EXCLUDED.changed_at;
+        IF movierec._serve_new_movies((SELECT array_agg(DISTINCT movie_id) FROM new_rows)) THEN
+            PERFORM movierec._serve_items_invalidate();
+        END IF;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO movierec.rating_changes AS c (user_id, xid, changed_at)
+        SELECT DISTINCT user_id, pg_current_xact_id(), now() FROM old_rows ORDER BY 1
+        ON CONFLICT (user_id) DO UPDATE SET xid = EXCLUDED.xid, changed_at = EXCLUDED.changed_at;
+        IF movierec._serve_new_movies((SELECT array_agg(DISTINCT movie_id) FROM old_rows)) THEN
+            PERFORM movierec._serve_items_invalidate();
+        END IF;
+    ELSE
+        INSERT INTO movierec.rating_changes AS c (user_id, xid, changed_at)
+        SELECT user_id, pg_current_xact_id(), now()
+          FROM (SELECT user_id FROM new_rows UNION SELECT user_id FROM old_rows) u ORDER BY 1
+        ON CONFLICT (user_id) DO UPDATE SET xid = EXCLUDED.xid, changed_at = EXCLUDED.changed_at;
+        IF movierec._serve_new_movies((SELECT array_agg(movie_id) FROM
+                (SELECT movie_id FROM new_rows UNION SELECT movie_id FROM old_rows) m)) THEN
+            PERFORM movierec._serve_items_invalidate();
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- Is one of these movies missing from a model with factors?  (Then the
+-- change may alter a movie that serving folds in: serve_items.c.)
+CREATE FUNCTION movierec._serve_new_movies(ids bigint[]) RETURNS boolean
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+    SELECT EXISTS (SELECT 1 FROM unnest(ids) AS x(movie_id), movierec.models m
+                    WHERE m.algorithm <> 'popularity'
+                      AND NOT EXISTS (SELECT 1 FROM movierec.item_factors i
+                                       WHERE i.model_id = m.model_id AND i.movie_id = x.movie_id))
+$$;
+
+-- Tell every backend (at commit) to fold in new movies again.
+CREATE FUNCTION movierec._serve_items_invalidate() RETURNS void
+    AS 'MODULE_PATHNAME', 'movierec_serve_items_invalidate'
+    LANGUAGE C VOLATILE;
+
+CREATE TRIGGER ratings_changed_insert AFTER INSERT ON movierec.ratings
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION movierec._ratings_changed();
+CREATE TRIGGER ratings_changed_update AFTER UPDATE ON movierec.ratings
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION movierec._ratings_changed();
+CREATE TRIGGER ratings_changed_delete AFTER DELETE ON movierec.ratings
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION movierec._ratings_changed();
+CREATE TRIGGER ratings_changed_truncate AFTER TRUNCATE ON movierec.ratings
+    FOR EACH STATEMENT EXECUTE FUNCTION movierec._ratings_changed();
+
+-- Which movies a model serves that it was not trained on, and why.
+CREATE FUNCTION movierec.movie_explain_path(movie_id bigint, model text DEFAULT NULL)
+    RETURNS TABLE (path text, reason text)
+    AS 'MODULE_PATHNAME', 'movierec_movie_explain_path'
+    LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 1;
+COMMENT ON FUNCTION movierec.movie_explain_path(bigint, text) IS
+    'How the model serves a movie now: model (trained), fold_in (solved from its raters) or unknown, and why.';
+
+CREATE FUNCTION movierec.folded_movies(model text DEFAULT NULL)
+    RETURNS TABLE (movie_id bigint, n_ratings int, bias real)
+    AS 'MODULE_PATHNAME', 'movierec_folded_movies'
+    LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
+COMMENT ON FUNCTION movierec.folded_movies(text) IS
+    'The movies the model serves by item fold-in (not in its training data), with the ratings they were solved from.';

@@ -1,0 +1,214 @@
+/*
+ * serve_changes.c: exact detection of changed ratings for users stored in
+ * a model.
+ *
+ * Design.  A user stored in a model is served from the stored factors
+ * only while the model has seen all of the user's current ratings.  Today
+ * this cannot be read off rated_at: a deleted or lowered rating leaves no
+ * newer timestamp.  So triggers on movierec.ratings
+ * (install/62_serve_changes.sql) record, per user, the last transaction
+ * that inserted, updated or deleted one of the user's ratings, in
+ * movierec.rating_changes (xid8, and the writer's now()); a TRUNCATE
+ * records user 0, meaning every user.  Writers of one user queue on that
+ * row, so the transaction recorded is also the last one to commit: if the
+ * model saw it, it saw all earlier ones too.
+ *
+ * Every model references the transaction snapshot it read its ratings
+ * under (movierec.snapshots.txid_snapshot, recorded by train(); see
+ * train_snapshot.c).  A user's change is seen by the model when its
+ * transaction is visible in that snapshot (xid < xmin, or < xmax and not
+ * in progress).  Otherwise the user has changed, and is folded in from the
+ * current ratings.  Two more rules:
+ *
+ *  - a change made by the current transaction: if the model was also
+ *    trained (its snapshot row written) in this transaction, the change
+ *    counts when its command came later (tuple cmin against the snapshot
+ *    row's cmin); otherwise it always counts;
+ *  - a change whose writer started after the model's created_at counts
+ *    too.  On a normal cluster this only adds changes the snapshot already
+ *    placed after the read, or commits in the instant between the training
+ *    transaction's start and its read (those users are folded in from the
+ *    same ratings, which is harmless); it keeps detection right for models
+ *    without a snapshot record, and after pg_dump/restore, where the stored
+ *    snapshot's transaction ids belong to another cluster (a snapshot
+ *    "from the future" is ignored).
+ *
+ * Cost per call: two index probes of rating_changes_pkey (the user and
+ * the truncate marker), under the statement's snapshot.  The log carries
+ * nothing that movierec.ratings (whose SELECT the call checks) does not
+ * already show the caller, so it needs no grant.
+ */
+#include "movierec.h"
+#include "serve.h"
+
+#include <stdlib.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "utils/fmgroids.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/xid8.h"
+
+/* columns of movierec.rating_changes */
+#define RC_XID			2
+#define RC_CHANGED_AT	3
+
+/* Parse "xmin:xmax:xip,xip,..." (pg_snapshot's text form) into m. */
+static bool
+parse_snapshot(MrServeModel *m, const char *s)
+{
+	char	   *end;
+	int			n = 0,
+				cap = 8;
+
+	m->snap_xmin = strtoull(s, &end, 10);
+	if (*end != ':')
+		return false;
+	m->snap_xmax = strtoull(end + 1, &end, 10);
+	if (*end != ':')
+		return false;
+	m->snap_xip = MemoryContextAlloc(m->cxt, sizeof(uint64) * cap);
+	s = end + 1;
+	while (*s)
+	{
+		uint64		x = strtoull(s, &end, 10);
+
+		if (end == s)
+			return false;
+		if (n == cap)
+		{
+			cap *= 2;
+			m->snap_xip = repalloc(m->snap_xip, sizeof(uint64) * cap);
+		}
+		m->snap_xip[n++] = x;
+		s = (*end == ',') ? end + 1 : end;
+	}
+	m->snap_nxip = n;
+	return true;
+}
+
+/*
+ * Read the snapshot model m was trained under (inside the caller's SPI
+ * connection).  Without one, only the time rule applies.
+ */
+void
+MrServeChangesLoad(MrServeModel *m)
+{
+	Oid			argtype = INT8OID;
+	Datum		arg = Int64GetDatum(m->model_id);
+	int			rc;
+
+	m->snap_valid = false;
+	rc = SPI_execute_with_args("SELECT snap, row_xmin, row_cmin FROM movierec._serve_model_snapshot($1)",
+							   1, &argtype, &arg, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		char	   *snap = SPI_getvalue(tup, td, 1);
+		char	   *xmin = SPI_getvalue(tup, td, 2);
+		char	   *cmin = SPI_getvalue(tup, td, 3);
+
+		if (snap && xmin && cmin && parse_snapshot(m, snap))
+		{
+			m->snap_row_xmin = (TransactionId) strtoul(xmin, NULL, 10);
+			m->snap_row_cid = (CommandId) strtoul(cmin, NULL, 10);
+			/* a snapshot of another cluster (pg_dump/restore) is no evidence */
+			m->snap_valid = m->snap_xmax <= U64FromFullTransactionId(ReadNextFullTransactionId());
+		}
+	}
+}
+
+/* Did the model's training snapshot see transaction xid? */
+static bool
+snapshot_saw(const MrServeModel *m, uint64 xid)
+{
+	int			i;
+
+	if (xid < m->snap_xmin)
+		return true;
+	if (xid >= m->snap_xmax)
+		return false;
+	for (i = 0; i < m->snap_nxip; i++)
+		if (m->snap_xip[i] == xid)
+			return false;
+	return true;
+}
+
+/* Is one change-log tuple a change model m has not seen? */
+static bool
+change_unseen(const MrServeModel *m, TupleTableSlot *slot)
+{
+	bool		should_free;
+	HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &should_free);
+	TransactionId xmin = HeapTupleHeaderGetXmin(tup->t_data);
+	bool		unseen;
+
+	slot_getsomeattrs(slot, RC_CHANGED_AT);
+	if (TransactionIdIsCurrentTransactionId(xmin))
+	{
+		/* our own change: after the model only if the model is ours and older */
+		if (m->snap_valid && TransactionIdIsCurrentTransactionId(m->snap_row_xmin))
+			unseen = HeapTupleHeaderGetCmin(tup->t_data) > m->snap_row_cid;
+		else
+			unseen = true;
+	}
+	else
+	{
+		uint64		xid = U64FromFullTransactionId(DatumGetFullTransactionId(slot->tts_values[RC_XID - 1]));
+		TimestampTz at = DatumGetTimestampTz(slot->tts_values[RC_CHANGED_AT - 1]);
+
+		unseen = at > m->trained_at || (m->snap_valid && !snapshot_saw(m, xid));
+	}
+	if (should_free)
+		heap_freetuple(tup);
+	return unseen;
+}
+
+/*
+ * Has user_id (stored in model m) a rating change that the model did not
+ * see?  Probes the user's row and the truncate marker (user 0).
+ */
+bool
+MrServeUserChanged(const MrServeModel *m, int64 user_id)
+{
+	Relation	rel,
+				idx;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	ScanKeyData key;
+	bool		changed = false;
+	int64		probe[2];
+	int			i;
+
+	probe[0] = user_id;
+	probe[1] = 0;
+	rel = table_open(MrServeRelid(MR_REL_RATING_CHANGES), AccessShareLock);
+	idx = index_open(MrServeRelid(MR_REL_RATING_CHANGES_PKEY), AccessShareLock);
+	scan = index_beginscan(rel, idx, GetActiveSnapshot(), 1, 0);
+	slot = table_slot_create(rel, NULL);
+	for (i = 0; i < 2 && !changed; i++)
+	{
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(probe[i]));
+		index_rescan(scan, &key, 1, NULL, 0);
+		if (index_getnext_slot(scan, ForwardScanDirection, slot))
+			changed = change_unseen(m, slot);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return changed;
+}
