@@ -107,8 +107,8 @@ COMMENT ON FUNCTION movierec.movie_explain_path(bigint, text) IS
     'How the model serves a movie now: model (trained), fold_in (solved from its raters) or unknown, and why.';
 
 CREATE FUNCTION movierec.folded_movies(model text DEFAULT NULL)
-    RETURNS TABLE (movie_id bigint, n_ratings int, bias real)
+    RETURNS TABLE (movie_id bigint, n_ratings int, bias real, factors real[])
     AS 'MODULE_PATHNAME', 'movierec_folded_movies'
     LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
 COMMENT ON FUNCTION movierec.folded_movies(text) IS
-    'The movies the model serves by item fold-in (not in its training data), with the ratings they were solved from.';
+    'The movies the model serves by item fold-in (not in its training data): the ratings they were solved from, bias and factors.';

@@ -481,7 +481,7 @@ PG_FUNCTION_INFO_V1(movierec_folded_movies);
 
 /*
  * movierec.folded_movies(model): the movies the model serves by item
- * fold-in, with the ratings they were solved from and their bias.
+ * fold-in, with the ratings they were solved from, bias and factors.
  */
 Datum
 movierec_folded_movies(PG_FUNCTION_ARGS)
@@ -498,12 +498,21 @@ movierec_folded_movies(PG_FUNCTION_ARGS)
 	for (i = 0; i < m->n_items; i++)
 		if (m->is_folded[i])
 		{
-			Datum		values[3];
-			bool		nulls[3] = {false, false, false};
+			Datum		values[4];
+			bool		nulls[4] = {false, false, false, m->k == 0};
 
 			values[0] = Int64GetDatum(m->item_ids[i]);
 			values[1] = Int32GetDatum(m->n_ratings[i]);
 			values[2] = Float4GetDatum(m->item_bias[i]);
+			if (m->k > 0)
+			{
+				Datum	   *e = palloc(sizeof(Datum) * m->k);
+				int			f;
+
+				for (f = 0; f < m->k; f++)
+					e[f] = Float4GetDatum(m->Q[(Size) i * m->k + f]);
+				values[3] = PointerGetDatum(construct_array(e, m->k, FLOAT4OID, 4, true, TYPALIGN_INT));
+			}
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	return (Datum) 0;
