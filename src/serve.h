@@ -9,6 +9,7 @@
 
 #include "model_store.h"
 
+#include "storage/itemptr.h"
 #include "utils/timestamp.h"
 
 #include "serve_kernels.h"
@@ -78,6 +79,7 @@ typedef struct MrServeModel
 	float		reg_item_bias;	/* the movie step's bias penalty */
 	uint64		items_gen;
 	int			items_min;
+	uint64		served_version;	/* unique per build of the served arrays in this backend */
 	MemoryContext served_cxt;
 
 	/* the transaction snapshot the model read its ratings under (serve_changes.c) */
@@ -103,12 +105,10 @@ typedef struct MrServeUser
 {
 	MrServePath path;
 	char		reason[256];
-	/* current ratings (movierec.ratings), sorted by movie_id */
+	/* current ratings (movierec.ratings), sorted by movie_id; values NaN unless read */
 	int32		n_rated;
 	int64	   *rated_ids;
 	float	   *rated_vals;
-	TimestampTz newest;			/* newest rated_at (DT_NOBEGIN if none) */
-	bool		any_null_time;
 	/* the subset the model knows, as item indexes */
 	int32		n_known;
 	int32	   *known_idx;
@@ -149,12 +149,35 @@ extern void MrServeItemsCheck(MrServeModel *m);
 extern float *MrServeAllocFloats(MemoryContext cxt, Size n);
 extern void MrServeDerive(MrServeModel *m, MemoryContext cxt);
 
+/*
+ * Which versions of a user's change-log row and of the truncate marker a
+ * snapshot sees (serve_changes.c): equal keys mean equal current ratings,
+ * which lets serve_user.c cache a user's rated movies.
+ */
+typedef struct MrChangeKey
+{
+	bool		found[2];		/* the user's row, the marker (user 0) */
+	ItemPointerData tid[2];
+	TransactionId xmin[2];
+} MrChangeKey;
+
 /* serve_changes.c */
 extern void MrServeChangesLoad(MrServeModel *m);
-extern bool MrServeUserChanged(const MrServeModel *m, int64 user_id);
+extern bool MrServeUserChanged(const MrServeModel *m, int64 user_id, MrChangeKey *key);
+
+/* serve_user.c, for serve_cache.c */
+extern void MrServeUserCacheReset(void);
+
+/* What a caller needs of the user's current ratings. */
+typedef enum MrServeNeed
+{
+	MR_NEED_NONE,				/* the path and the factors (predict) */
+	MR_NEED_IDS,				/* and the rated movies (exclusion) */
+	MR_NEED_VALUES				/* and the ratings (explain) */
+} MrServeNeed;
 
 /* serve_user.c */
-extern MrServeUser *MrServeResolveUser(MrServeModel *m, int64 user_id);
+extern MrServeUser *MrServeResolveUser(MrServeModel *m, int64 user_id, MrServeNeed need);
 extern MrServeUser *MrServeUserFromArrays(MrServeModel *m, int32 n,
 										  const int64 *ids, const float *vals);
 extern void MrServeFoldIn(MrServeModel *m, MrServeUser *u, float *chol);

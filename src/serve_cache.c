@@ -176,6 +176,8 @@ serve_resolve_oids(void)
 	if (oids_valid && !oids_stale)
 		return;
 	oids_stale = false;
+	/* cached rated movies are keyed by change-log row versions */
+	MrServeUserCacheReset();
 	nsp = get_namespace_oid("movierec", false);
 	models_relid = serve_lookup(nsp, "models");
 	item_factors_relid = serve_lookup(nsp, "item_factors");

@@ -34,7 +34,11 @@
  *    "from the future" is ignored).
  *
  * Cost per call: two index probes of rating_changes_pkey (the user and
- * the truncate marker), under the statement's snapshot.  The log carries
+ * the truncate marker), under the statement's snapshot.  The versions of
+ * the two rows seen also key serve_user.c's cache of rated movies: every
+ * committed change of a user's ratings makes a new version of the user's
+ * row (or of the marker) in the same transaction, so a snapshot that sees
+ * the same versions sees the same ratings.  The log carries
  * nothing that movierec.ratings (whose SELECT the call checks) does not
  * already show the caller, so it needs no grant.
  */
@@ -179,16 +183,17 @@ change_unseen(const MrServeModel *m, TupleTableSlot *slot)
 
 /*
  * Has user_id (stored in model m) a rating change that the model did not
- * see?  Probes the user's row and the truncate marker (user 0).
+ * see?  Probes the user's row and the truncate marker (user 0); key
+ * receives the versions seen.
  */
 bool
-MrServeUserChanged(const MrServeModel *m, int64 user_id)
+MrServeUserChanged(const MrServeModel *m, int64 user_id, MrChangeKey *key)
 {
 	Relation	rel,
 				idx;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
-	ScanKeyData key;
+	ScanKeyData skey;
 	bool		changed = false;
 	int64		probe[2];
 	int			i;
@@ -199,16 +204,28 @@ MrServeUserChanged(const MrServeModel *m, int64 user_id)
 	idx = index_open(MrServeRelid(MR_REL_RATING_CHANGES_PKEY), AccessShareLock);
 	scan = index_beginscan(rel, idx, GetActiveSnapshot(), 1, 0);
 	slot = table_slot_create(rel, NULL);
-	for (i = 0; i < 2 && !changed; i++)
+	memset(key, 0, sizeof(MrChangeKey));
+	for (i = 0; i < 2; i++)
 	{
-		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(probe[i]));
-		index_rescan(scan, &key, 1, NULL, 0);
+		ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(probe[i]));
+		index_rescan(scan, &skey, 1, NULL, 0);
 		if (index_getnext_slot(scan, ForwardScanDirection, slot))
-			changed = change_unseen(m, slot);
+		{
+			bool		should_free;
+			HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &should_free);
+
+			key->found[i] = true;
+			key->tid[i] = tup->t_self;
+			key->xmin[i] = HeapTupleHeaderGetRawXmin(tup->t_data);
+			if (should_free)
+				heap_freetuple(tup);
+			if (!changed)
+				changed = change_unseen(m, slot);
+		}
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	index_endscan(scan);
-	index_close(idx, AccessShareLock);
-	table_close(rel, AccessShareLock);
+	index_close(idx, NoLock);
+	table_close(rel, NoLock);	/* locks held to the end of the transaction, as the executor does */
 	return changed;
 }

@@ -57,6 +57,9 @@ int			mr_item_fold_in_min_ratings = 5;
 /* bumped by the relcache callback when ratings of new movies change */
 static volatile uint64 items_generation = 1;
 
+/* numbers every build of a model's served arrays (serve_user.c's cache) */
+static uint64 served_builds = 0;
+
 /* Define the item fold-in setting. */
 void
 MrServeItemsInit(void)
@@ -394,6 +397,7 @@ MrServeItemsBuild(MrServeModel *m)
 	m->served_cxt = cxt;
 	m->items_gen = items_generation;
 	m->items_min = mr_item_fold_in_min_ratings;
+	m->served_version = ++served_builds;
 }
 
 /* Fold new movies in again if their ratings or the setting changed. */

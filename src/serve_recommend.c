@@ -278,7 +278,8 @@ movierec_recommend(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;
 	m = arg_model(fcinfo, 2);
-	u = MrServeResolveUser(m, PG_GETARG_INT64(0));
+	u = MrServeResolveUser(m, PG_GETARG_INT64(0),
+						   (PG_ARGISNULL(3) || PG_GETARG_BOOL(3)) ? MR_NEED_IDS : MR_NEED_NONE);
 	if (!PG_ARGISNULL(4))
 	{
 		ncand = among_candidates(m, PG_GETARG_ARRAYTYPE_P(4), &cand);
@@ -307,7 +308,7 @@ movierec_predict(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	m = arg_model(fcinfo, 2);
 	x = MrServeItemIndex(m, PG_GETARG_INT64(1));
-	u = MrServeResolveUser(m, PG_GETARG_INT64(0));
+	u = MrServeResolveUser(m, PG_GETARG_INT64(0), MR_NEED_NONE);
 	if (x < 0)
 	{
 		/*
@@ -521,7 +522,7 @@ movierec_explain(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	m = arg_model(fcinfo, 2);
 	x = known_movie(m, PG_GETARG_INT64(1));
-	u = MrServeResolveUser(m, PG_GETARG_INT64(0));
+	u = MrServeResolveUser(m, PG_GETARG_INT64(0), MR_NEED_VALUES);
 	d = MrFoldInDim(&m->spec);
 	if (m->popularity_only || d == 0 || u->n_known == 0)
 		return (Datum) 0;
@@ -571,7 +572,8 @@ movierec_recommend_explain_path(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;
 	m = arg_model(fcinfo, 1);
-	u = MrServeResolveUser(m, PG_GETARG_INT64(0));
+	/* resolve as recommend() does (with the rated movies, for exclusion) */
+	u = MrServeResolveUser(m, PG_GETARG_INT64(0), MR_NEED_IDS);
 	values[0] = CStringGetTextDatum(MrServePathName(u->path));
 	values[1] = CStringGetTextDatum(u->reason);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

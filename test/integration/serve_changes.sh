@@ -80,6 +80,15 @@ change 24 "delete" "DELETE FROM ratings WHERE user_id = 24
   AND movie_id = (SELECT max(movie_id) FROM ratings WHERE user_id = 24)"
 tap_is "an untouched user stays on the model path" "$(b "$(printf "$PATH_SQL" 25);")" "model"
 
+# with fold-in off a changed user keeps the stored factors, and B's
+# cached rated movies (keyed by the change log) still follow the change
+b "SET movierec.fold_in = off; SELECT 1;" >/dev/null
+top=$(b "SELECT movie_id FROM recommend(26, 1, 'm');")
+a "INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES (26, $top, 3, '2000-01-01')" >/dev/null || exit 1
+tap_is "fold_in off: user 26 stays on the stored factors" "$(b "$(printf "$PATH_SQL" 26);")" "model"
+tap_is "fold_in off: the movie rated elsewhere is excluded at once"   "$(b "SELECT count(*) FROM recommend(26, 100, 'm') WHERE movie_id = $top;")" "0"
+b "RESET movierec.fold_in; SELECT 1;" >/dev/null
+
 # A change begun before a training and committed after its read: the
 # writer's now() is older than the model, so only the snapshot can tell.
 c "BEGIN; UPDATE ratings SET rating = 0.5 WHERE user_id = 31; SELECT 1;" >/dev/null
