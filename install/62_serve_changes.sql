@@ -11,7 +11,7 @@
 -- user base; writers of the same user's ratings queue on that row.
 
 CREATE TABLE movierec.rating_changes (
-    user_id    bigint PRIMARY KEY CHECK (user_id >= 0),
+    user_id    bigint PRIMARY KEY,  -- no CHECK: it would be re-read per write (only the trigger writes)
     xid        xid8 NOT NULL,
     changed_at timestamptz NOT NULL
 );
@@ -30,61 +30,13 @@ $$
      WHERE m.model_id = $1
 $$;
 
--- Record the users a statement on movierec.ratings touched.  Runs as the
--- extension's owner: writers of ratings need no rights on the log.
+-- Record the users a statement on movierec.ratings touched, and tell
+-- serving when a movie some model lacks was rated (serve_changes.c: one
+-- prepared statement, written as the log's owner, so writers of ratings
+-- need no rights on the log).
 CREATE FUNCTION movierec._ratings_changed() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
-$$
-BEGIN
-    IF TG_OP = 'TRUNCATE' THEN
-        INSERT INTO movierec.rating_changes AS c (user_id, xid, changed_at)
-        VALUES (0, pg_current_xact_id(), now())
-        ON CONFLICT (user_id) DO UPDATE SET xid = EXCLUDED.xid, changed_at = EXCLUDED.changed_at;
-        PERFORM movierec._serve_items_invalidate();
-        RETURN NULL;
-    ELSIF TG_OP = 'INSERT' THEN
-        INSERT INTO movierec.rating_changes AS c (user_id, xid, changed_at)
-        SELECT DISTINCT user_id, pg_current_xact_id(), now() FROM new_rows ORDER BY 1
-        ON CONFLICT (user_id) DO UPDATE SET xid = EXCLUDED.xid, changed_at = EXCLUDED.changed_at;
-        IF movierec._serve_new_movies((SELECT array_agg(DISTINCT movie_id) FROM new_rows)) THEN
-            PERFORM movierec._serve_items_invalidate();
-        END IF;
-    ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO movierec.rating_changes AS c (user_id, xid, changed_at)
-        SELECT DISTINCT user_id, pg_current_xact_id(), now() FROM old_rows ORDER BY 1
-        ON CONFLICT (user_id) DO UPDATE SET xid = EXCLUDED.xid, changed_at = EXCLUDED.changed_at;
-        IF movierec._serve_new_movies((SELECT array_agg(DISTINCT movie_id) FROM old_rows)) THEN
-            PERFORM movierec._serve_items_invalidate();
-        END IF;
-    ELSE
-        INSERT INTO movierec.rating_changes AS c (user_id, xid, changed_at)
-        SELECT user_id, pg_current_xact_id(), now()
-          FROM (SELECT user_id FROM new_rows UNION SELECT user_id FROM old_rows) u ORDER BY 1
-        ON CONFLICT (user_id) DO UPDATE SET xid = EXCLUDED.xid, changed_at = EXCLUDED.changed_at;
-        IF movierec._serve_new_movies((SELECT array_agg(movie_id) FROM
-                (SELECT movie_id FROM new_rows UNION SELECT movie_id FROM old_rows) m)) THEN
-            PERFORM movierec._serve_items_invalidate();
-        END IF;
-    END IF;
-    RETURN NULL;
-END
-$$;
-
--- Is one of these movies missing from a model with factors?  (Then the
--- change may alter a movie that serving folds in: serve_items.c.)
-CREATE FUNCTION movierec._serve_new_movies(ids bigint[]) RETURNS boolean
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
-$$
-    SELECT EXISTS (SELECT 1 FROM unnest(ids) AS x(movie_id), movierec.models m
-                    WHERE m.algorithm <> 'popularity'
-                      AND NOT EXISTS (SELECT 1 FROM movierec.item_factors i
-                                       WHERE i.model_id = m.model_id AND i.movie_id = x.movie_id))
-$$;
-
--- Tell every backend (at commit) to fold in new movies again.
-CREATE FUNCTION movierec._serve_items_invalidate() RETURNS void
-    AS 'MODULE_PATHNAME', 'movierec_serve_items_invalidate'
-    LANGUAGE C VOLATILE;
+    AS 'MODULE_PATHNAME', 'movierec_ratings_changed'
+    LANGUAGE C;
 
 CREATE TRIGGER ratings_changed_insert AFTER INSERT ON movierec.ratings
     REFERENCING NEW TABLE AS new_rows
@@ -97,6 +49,11 @@ CREATE TRIGGER ratings_changed_delete AFTER DELETE ON movierec.ratings
     FOR EACH STATEMENT EXECUTE FUNCTION movierec._ratings_changed();
 CREATE TRIGGER ratings_changed_truncate AFTER TRUNCATE ON movierec.ratings
     FOR EACH STATEMENT EXECUTE FUNCTION movierec._ratings_changed();
+-- also on a logical replication subscriber (session_replication_role = replica)
+ALTER TABLE movierec.ratings ENABLE ALWAYS TRIGGER ratings_changed_insert;
+ALTER TABLE movierec.ratings ENABLE ALWAYS TRIGGER ratings_changed_update;
+ALTER TABLE movierec.ratings ENABLE ALWAYS TRIGGER ratings_changed_delete;
+ALTER TABLE movierec.ratings ENABLE ALWAYS TRIGGER ratings_changed_truncate;
 
 -- Which movies a model serves that it was not trained on, and why.
 CREATE FUNCTION movierec.movie_explain_path(movie_id bigint, model text DEFAULT NULL)

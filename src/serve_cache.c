@@ -101,10 +101,10 @@ serve_relcache_cb(Datum arg, Oid relid)
 		return;
 	}
 	for (i = 0; i < MR_REL_COUNT; i++)
-		if (relid == rel_oids[i])
+		if (relid == rel_oids[i] && i != MR_REL_RATING_CHANGES_PKEY)
 			oids_stale = true;
 	/* queued by the ratings triggers: ratings of a new movie changed */
-	if (oids_valid && relid == rel_oids[MR_REL_RATING_CHANGES])
+	if (oids_valid && relid == rel_oids[MR_REL_RATING_CHANGES_PKEY])
 		MrServeItemsStale();
 }
 

@@ -54,9 +54,16 @@
 #include "access/tableam.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
+#include "utils/tuplestore.h"
 #include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -228,4 +235,178 @@ MrServeUserChanged(const MrServeModel *m, int64 user_id, MrChangeKey *key)
 	index_close(idx, NoLock);
 	table_close(rel, NoLock);	/* locks held to the end of the transaction, as the executor does */
 	return changed;
+}
+
+/* the trigger's statement, prepared once per backend */
+static SPIPlanPtr log_plan = NULL;
+
+/* Append the user and movie ids of a transition table to the arrays. */
+static void
+collect_ids(Tuplestorestate *ts, TupleDesc desc, Datum **users, int *nu,
+			Datum **movies, int *nm, int *cap)
+{
+	TupleTableSlot *slot;
+	int			rp;
+
+	if (ts == NULL)
+		return;
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	/* a read pointer of our own: other triggers may read the same table */
+	rp = tuplestore_alloc_read_pointer(ts, 0);
+	tuplestore_select_read_pointer(ts, rp);
+	tuplestore_rescan(ts);
+	while (tuplestore_gettupleslot(ts, true, false, slot))
+	{
+		bool		isnull;
+
+		if (*nu == *cap)
+		{
+			*cap *= 2;
+			*users = repalloc_huge(*users, sizeof(Datum) * *cap);
+			*movies = repalloc_huge(*movies, sizeof(Datum) * *cap);
+		}
+		(*users)[(*nu)++] = slot_getattr(slot, 1, &isnull);
+		(*movies)[(*nm)++] = slot_getattr(slot, 2, &isnull);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/* qsort comparator for int64 Datums. */
+static int
+cmp_datum_int64(const void *a, const void *b)
+{
+	int64		x = DatumGetInt64(*(const Datum *) a),
+				y = DatumGetInt64(*(const Datum *) b);
+
+	return (x > y) - (x < y);
+}
+
+/* Sort int64 Datums and drop duplicates; returns the new count. */
+static int
+sort_unique(Datum *v, int n)
+{
+	int			i,
+				w = 0;
+
+	qsort(v, n, sizeof(Datum), cmp_datum_int64);
+	for (i = 0; i < n; i++)
+		if (w == 0 || DatumGetInt64(v[w - 1]) != DatumGetInt64(v[i]))
+			v[w++] = v[i];
+	return w;
+}
+
+PG_FUNCTION_INFO_V1(movierec_ratings_changed);
+
+/*
+ * Statement-level AFTER trigger on movierec.ratings (INSERT, UPDATE and
+ * DELETE with transition tables, and TRUNCATE): record the users the
+ * statement touched in movierec.rating_changes (user 0 for a TRUNCATE),
+ * sorted, so that concurrent writers lock log rows in one order; and if a
+ * touched movie of the catalogue is missing from a factor model, queue the invalidation
+ * that makes every backend fold new movies in again (serve_items.c).  The
+ * log is written as its owner, so writers of ratings need no grant on it;
+ * one prepared statement does both, in C rather than PL/pgSQL because it
+ * runs with every write of a rating (bench/serve_resolve measures it).
+ */
+Datum
+movierec_ratings_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	Datum	   *users,
+			   *movies;
+	int			nu = 0,
+				nm = 0,
+				cap = 64;
+	Oid			save_uid;
+	int			save_sec;
+	Oid			argtypes[2] = {INT8ARRAYOID, INT8ARRAYOID};
+	Datum		args[2];
+	char		nulls[2] = {' ', ' '};
+	volatile bool new_movie = false;
+	HeapTuple	ctup;
+	Oid			owner;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
+		!TRIGGER_FIRED_AFTER(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("movierec._ratings_changed() must be called as a statement-level AFTER trigger"),
+				 errhint("It is installed on movierec.ratings; do not call it directly.")));
+	if (RelationGetRelid(td->tg_relation) != MrServeRelid(MR_REL_RATINGS))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("movierec._ratings_changed() only logs changes of movierec.ratings"),
+				 errhint("Do not attach it to \"%s\".", RelationGetRelationName(td->tg_relation))));
+	desc = RelationGetDescr(td->tg_relation);
+	users = palloc(sizeof(Datum) * cap);
+	movies = palloc(sizeof(Datum) * cap);
+	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+		users[nu++] = Int64GetDatum(0);
+	else
+	{
+		collect_ids(td->tg_newtable, desc, &users, &nu, &movies, &nm, &cap);
+		collect_ids(td->tg_oldtable, desc, &users, &nu, &movies, &nm, &cap);
+	}
+	if (nu == 0)
+		return PointerGetDatum(NULL);
+	nu = sort_unique(users, nu);
+	nm = nm > 0 ? sort_unique(movies, nm) : 0;
+
+	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(MrServeRelid(MR_REL_RATING_CHANGES)));
+	if (!HeapTupleIsValid(ctup))
+		elog(ERROR, "cache lookup failed for movierec.rating_changes");
+	owner = ((Form_pg_class) GETSTRUCT(ctup))->relowner;
+	ReleaseSysCache(ctup);
+
+	args[0] = PointerGetDatum(construct_array(users, nu, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_array(movies, nm, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	GetUserIdAndSecContext(&save_uid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		int			rc;
+		bool		isnull;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (log_plan == NULL)
+		{
+			SPIPlanPtr	p = SPI_prepare_cursor(
+				"WITH up AS (INSERT INTO movierec.rating_changes AS c (user_id, xid, changed_at) "
+				"  SELECT u, pg_catalog.pg_current_xact_id(), pg_catalog.now() "
+				"    FROM pg_catalog.unnest($1) AS u "
+				"  ON CONFLICT (user_id) DO UPDATE SET xid = EXCLUDED.xid, changed_at = EXCLUDED.changed_at) "
+				"SELECT EXISTS (SELECT 1 FROM pg_catalog.unnest($2) AS x(movie_id), movierec.models m "
+				"  WHERE m.algorithm OPERATOR(pg_catalog.<>) 'popularity' "
+				"    AND EXISTS (SELECT 1 FROM movierec.movies mv WHERE mv.movie_id OPERATOR(pg_catalog.=) x.movie_id) "
+				"    AND NOT EXISTS (SELECT 1 FROM movierec.item_factors i "
+				"      WHERE i.model_id OPERATOR(pg_catalog.=) m.model_id "
+				"        AND i.movie_id OPERATOR(pg_catalog.=) x.movie_id))",
+				2, argtypes, CURSOR_OPT_GENERIC_PLAN);	/* planned once */
+
+			if (p == NULL)
+				elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+			SPI_keepplan(p);
+			log_plan = p;
+		}
+		rc = SPI_execute_plan(log_plan, args, nulls, false, 1);
+		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not record the rating changes: %s", SPI_result_code_string(rc));
+		new_movie = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_uid, save_sec);
+	}
+	PG_END_TRY();
+	/*
+	 * The signal is an invalidation of the log's index: no cached plan
+	 * depends on an index's relcache entry (the log's own would replan the
+	 * statement above every time).
+	 */
+	if (new_movie || TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+		CacheInvalidateRelcacheByRelid(MrServeRelid(MR_REL_RATING_CHANGES_PKEY));
+	return PointerGetDatum(NULL);
 }

@@ -21,9 +21,9 @@
  * smaller movie_id.  The derived arrays (bf16 panels, id table, norms,
  * Q^T Q, popularity) are rebuilt with them.
  *
- * Refresh.  The triggers on movierec.ratings (install/62_serve_changes.sql)
- * queue a relcache invalidation of movierec.rating_changes when a
- * statement touches a movie that some factor model lacks.  PostgreSQL
+ * Refresh.  The triggers on movierec.ratings (serve_changes.c) queue a
+ * relcache invalidation of movierec.rating_changes_pkey when a statement
+ * touches a movie of the catalogue that some factor model lacks.  PostgreSQL
  * delivers it to every backend at commit (to the writer at its next
  * command); the callback in serve_cache.c raises a generation counter, and
  * the next serving call of each cached model folds its new movies in again
@@ -406,19 +406,6 @@ MrServeItemsCheck(MrServeModel *m)
 {
 	if (m->items_gen != items_generation || m->items_min != mr_item_fold_in_min_ratings)
 		MrServeItemsBuild(m);
-}
-
-PG_FUNCTION_INFO_V1(movierec_serve_items_invalidate);
-
-/*
- * movierec._serve_items_invalidate(): tell every backend (at commit) that
- * ratings of movies some model lacks changed.
- */
-Datum
-movierec_serve_items_invalidate(PG_FUNCTION_ARGS)
-{
-	CacheInvalidateRelcacheByRelid(MrServeRelid(MR_REL_RATING_CHANGES));
-	PG_RETURN_VOID();
 }
 
 PG_FUNCTION_INFO_V1(movierec_movie_explain_path);
