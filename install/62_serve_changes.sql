@@ -18,6 +18,14 @@ CREATE TABLE movierec.rating_changes (
 COMMENT ON TABLE movierec.rating_changes IS
     'Last transaction that changed each user''s ratings (0 = a truncate); written by triggers on movierec.ratings.';
 
+-- On ALTER EXTENSION UPDATE from 0.1, the ratings may have changed since
+-- the existing models were trained, unlogged: mark every user changed for
+-- them (a truncate marker; models trained from now on see it).  On CREATE
+-- EXTENSION there is no model, and no marker.
+INSERT INTO movierec.rating_changes (user_id, xid, changed_at)
+SELECT 0, pg_catalog.pg_current_xact_id(), pg_catalog.now()
+ WHERE EXISTS (SELECT 1 FROM movierec.models);
+
 -- The transaction snapshot a model read its ratings under, and the
 -- snapshots row's own xmin/cmin (a model trained in the caller's own
 -- transaction).  movierec.snapshots needs no grant to serving roles.

@@ -24,14 +24,12 @@
  *    trained (its snapshot row written) in this transaction, the change
  *    counts when its command came later (tuple cmin against the snapshot
  *    row's cmin); otherwise it always counts;
- *  - a change whose writer started after the model's created_at counts
- *    too.  On a normal cluster this only adds changes the snapshot already
- *    placed after the read, or commits in the instant between the training
- *    transaction's start and its read (those users are folded in from the
- *    same ratings, which is harmless); it keeps detection right for models
- *    without a snapshot record, and after pg_dump/restore, where the stored
- *    snapshot's transaction ids belong to another cluster (a snapshot
- *    "from the future" is ignored).
+ *  - a model without a usable snapshot record (none, or one "from the
+ *    future": after pg_dump/restore its transaction ids belong to another
+ *    cluster) falls back to time: a change counts when its writer started
+ *    after the model's created_at.  That misses a change begun before the
+ *    training and committed after its read, which the snapshot catches;
+ *    retraining gives every model a snapshot of its own cluster.
  *
  * Cost per call: two index probes of rating_changes_pkey (the user and
  * the truncate marker), under the statement's snapshot.  The versions of
@@ -181,7 +179,7 @@ change_unseen(const MrServeModel *m, TupleTableSlot *slot)
 		uint64		xid = U64FromFullTransactionId(DatumGetFullTransactionId(slot->tts_values[RC_XID - 1]));
 		TimestampTz at = DatumGetTimestampTz(slot->tts_values[RC_CHANGED_AT - 1]);
 
-		unseen = at > m->trained_at || (m->snap_valid && !snapshot_saw(m, xid));
+		unseen = m->snap_valid ? !snapshot_saw(m, xid) : at > m->trained_at;
 	}
 	if (should_free)
 		heap_freetuple(tup);
