@@ -447,6 +447,7 @@ serve_load_model(int64 model_id)
 	}
 	PG_END_TRY();
 
+	m->spec.k = m->k;
 	m->n_base = m->n_items;
 	m->base_ids = m->item_ids;
 	m->base_bias = m->item_bias;

@@ -133,7 +133,12 @@ solve_folded(MrServeModel *m, MemoryContext cxt, Folded **out)
 	*out = NULL;
 	if (m->popularity_only || mr_item_fold_in_min_ratings <= 0)
 		return 0;
-	d = MrFoldInDim(&m->spec);
+	{
+		MrFoldInSpec s0;
+
+		item_spec(m, &s0, NULL, NULL, NULL);
+		d = MrFoldInDim(&s0);	/* m->spec.k is not set yet on the first build */
+	}
 	if (d == 0)
 		return 0;
 	/* the catalogue: without SELECT on it there is nothing to fold in */
