@@ -115,6 +115,7 @@ typedef struct MrServeUser
 	float	   *known_vals;
 	/* user vector for the model and fold-in paths */
 	bool		in_model;
+	bool		fold_failed;	/* the fold-in system could not be solved */
 	float	   *p;				/* k floats */
 	float		bias;
 } MrServeUser;
@@ -180,7 +181,7 @@ typedef enum MrServeNeed
 extern MrServeUser *MrServeResolveUser(MrServeModel *m, int64 user_id, MrServeNeed need);
 extern MrServeUser *MrServeUserFromArrays(MrServeModel *m, int32 n,
 										  const int64 *ids, const float *vals);
-extern void MrServeFoldIn(MrServeModel *m, MrServeUser *u, float *chol);
+extern bool MrServeFoldIn(MrServeModel *m, MrServeUser *u, float *chol);
 extern const char *MrServePathName(MrServePath path);
 
 #endif							/* MR_SERVE_H */

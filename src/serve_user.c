@@ -82,6 +82,11 @@ typedef struct RatedEntry
 	uint64		served_version;
 	int32		n_known;
 	int32	   *known_idx;
+	/* the fold-in of those ratings into that model, when fold_version is it */
+	uint64		fold_version;
+	bool		fold_failed;
+	float		fold_bias;
+	float	   *fold_p;			/* k floats */
 } RatedEntry;
 
 static HTAB *rated_cache = NULL;
@@ -317,6 +322,8 @@ read_rated_ids_store(int64 user_id, const MrChangeKey *key)
 			pfree(e->ids);
 		if (e->known_idx)
 			pfree(e->known_idx);
+		if (e->fold_p)
+			pfree(e->fold_p);
 	}
 	e->key = *key;
 	e->n = user.n_rated;
@@ -325,8 +332,62 @@ read_rated_ids_store(int64 user_id, const MrChangeKey *key)
 	e->served_version = 0;
 	e->known_idx = NULL;
 	e->n_known = 0;
+	e->fold_version = 0;
+	e->fold_p = NULL;
 	rated_cached += user.n_rated;
 	return e;
+}
+
+/*
+ * A cached fold-in of the user's current ratings into m (same change-log
+ * versions, same served arrays): fills user and returns true.
+ */
+static bool
+fold_cache_get(MrServeModel *m, int64 user_id, const MrChangeKey *key)
+{
+	RatedEntry *e = rated_cache ? hash_search(rated_cache, &user_id, HASH_FIND, NULL) : NULL;
+	int32		i;
+
+	if (e == NULL || memcmp(&e->key, key, sizeof(MrChangeKey)) != 0 ||
+		e->fold_version != m->served_version || e->served_version != m->served_version)
+		return false;
+	if (e->n > cap_rated)
+		user_reserve(e->n, 0);
+	memcpy(user.rated_ids, e->ids, sizeof(int64) * e->n);
+	user.n_rated = e->n;
+	memcpy(user.known_idx, e->known_idx, sizeof(int32) * e->n_known);
+	for (i = 0; i < e->n_known; i++)
+		user.known_vals[i] = NAN;	/* not kept: explain reads them again */
+	user.n_known = e->n_known;
+	user.fold_failed = e->fold_failed;
+	user.bias = e->fold_bias;
+	if (m->k > 0)
+		memcpy(user.p, e->fold_p, sizeof(float) * m->k);
+	return true;
+}
+
+/* Cache the ratings just read, their mapping and their fold-in into m. */
+static void
+fold_cache_put(MrServeModel *m, int64 user_id, const MrChangeKey *key)
+{
+	RatedEntry *e;
+
+	if (rated_cached + user.n_rated > MR_USER_CACHE_IDS)
+		MrServeUserCacheReset();
+	e = read_rated_ids_store(user_id, key);
+	if (e == NULL)
+		return;
+	/* (sized for every rated movie: read_rated_ids reuses it for any model) */
+	e->known_idx = MemoryContextAlloc(rated_cxt, sizeof(int32) * Max(e->n, 1));
+	memcpy(e->known_idx, user.known_idx, sizeof(int32) * user.n_known);
+	e->n_known = user.n_known;
+	e->served_version = m->served_version;
+	e->fold_p = MemoryContextAlloc(rated_cxt, sizeof(float) * Max(m->k, 1));
+	if (m->k > 0)
+		memcpy(e->fold_p, user.p, sizeof(float) * m->k);
+	e->fold_bias = user.bias;
+	e->fold_failed = user.fold_failed;
+	e->fold_version = m->served_version;
 }
 
 /* Look up the user's stored factors; true if the model has the user. */
@@ -417,9 +478,10 @@ MrServePathName(MrServePath path)
 /*
  * Solve the user's factors from the known current ratings (the fold-in
  * path).  chol, if given, receives the Cholesky factor (explanations).
- * Falls back to popularity if the system cannot be solved.
+ * Falls back to popularity (and returns false) if the system cannot be
+ * solved.
  */
-void
+bool
 MrServeFoldIn(MrServeModel *m, MrServeUser *u, float *chol)
 {
 	int			d = MrFoldInDim(&m->spec);
@@ -440,7 +502,9 @@ MrServeFoldIn(MrServeModel *m, MrServeUser *u, float *chol)
 		u->path = MR_PATH_POPULARITY;
 		snprintf(u->reason, sizeof(u->reason),
 				 "the fold-in system of %d ratings could not be solved", u->n_known);
+		return false;
 	}
+	return true;
 }
 
 /*
@@ -499,10 +563,30 @@ MrServeResolveUser(MrServeModel *m, int64 user_id, MrServeNeed need)
 		return &user;
 	}
 
-	/* a changed user, or one the model lacks: the current ratings decide */
-	read_ratings(user_id, mr_fold_in || need == MR_NEED_VALUES);
-	map_known(m);
-	if (mr_fold_in && user.n_known > 0)
+	/*
+	 * A changed user, or one the model lacks: the current ratings decide.
+	 * The fold-in result is cached like the rated movies (same key, same
+	 * served arrays), so only the first call after a change solves.
+	 */
+	if (!user.in_model)
+		(void) MrServeUserChanged(m, user_id, &key);	/* for the key */
+	if (!(mr_fold_in && need != MR_NEED_VALUES && fold_cache_get(m, user_id, &key)))
+	{
+		read_ratings(user_id, mr_fold_in || need == MR_NEED_VALUES);
+		map_known(m);
+		user.fold_failed = false;
+		if (mr_fold_in && user.n_known > 0)
+			user.fold_failed = !MrServeFoldIn(m, &user, NULL);
+		if (mr_fold_in)
+			fold_cache_put(m, user_id, &key);
+	}
+	if (mr_fold_in && user.n_known > 0 && user.fold_failed)
+	{
+		user.path = MR_PATH_POPULARITY;
+		snprintf(user.reason, sizeof(user.reason),
+				 "the fold-in system of %d ratings could not be solved", user.n_known);
+	}
+	else if (mr_fold_in && user.n_known > 0)
 	{
 		user.path = MR_PATH_FOLD_IN;
 		if (user.in_model)
@@ -513,7 +597,6 @@ MrServeResolveUser(MrServeModel *m, int64 user_id, MrServeNeed need)
 			snprintf(user.reason, sizeof(user.reason),
 					 "user %lld is not in model %lld; factors solved from %d current ratings",
 					 (long long) user_id, (long long) m->model_id, user.n_known);
-		MrServeFoldIn(m, &user, NULL);
 	}
 	else
 	{

@@ -80,6 +80,16 @@ change 24 "delete" "DELETE FROM ratings WHERE user_id = 24
   AND movie_id = (SELECT max(movie_id) FROM ratings WHERE user_id = 24)"
 tap_is "an untouched user stays on the model path" "$(b "$(printf "$PATH_SQL" 25);")" "model"
 
+# a folded-in user's result is cached by B until the next change, which
+# B sees at once: user 21 (folded in above) rates once more elsewhere
+first=$(b "$(printf "$LIST" 21);")
+tap_is "B serves folded-in user 21 the same twice" "$(b "$(printf "$LIST" 21);")" "$first"
+a "UPDATE ratings SET rating = 0.5 WHERE user_id = 21
+   AND movie_id = (SELECT max(movie_id) FROM ratings WHERE user_id = 21 AND rating > 0.5)" >/dev/null || exit 1
+again=$(b "$(printf "$LIST" 21);")
+tap_ok "a second change of user 21 elsewhere changes B's next recommend" [ "$again" != "$first" ]
+tap_is "and it equals recommend_for_ratings over the current ratings" "$again" "$(b "$(printf "$RFR" 21 21);")"
+
 # with fold-in off a changed user keeps the stored factors, and B's
 # cached rated movies (keyed by the change log) still follow the change
 b "SET movierec.fold_in = off; SELECT 1;" >/dev/null
