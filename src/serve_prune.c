@@ -5,8 +5,9 @@
  * Design.  The pruning index of a cached model (items sorted by
  * bias + c |q|, a second bf16 copy in that order, per-panel suffix
  * maxima) is built on the model's first recommend() call in the backend,
- * in the model's memory context, so it is freed and rebuilt with the
- * model by the cache's own invalidation.  c is the norm of that first
+ * in the memory context of the served arrays (serve_items.c), so it is
+ * freed with them, and built again when they are (new movies folded in)
+ * or when the cache's own invalidation reloads the model.  c is the norm of that first
  * user's vector (the bound is valid for any user; c only tunes the order).
  * Whether pruning pays depends on the factors: on trained ones the scan
  * stops after a few percent of the movies, on uniformly random ones it
@@ -49,9 +50,9 @@ build_prune(MrServeModel *m, const float *p)
 	for (f = 0; f < m->k; f++)
 		pn += (double) p[f] * p[f];
 	pn = sqrt(pn);
-	raw = MemoryContextAllocExtended(m->cxt, bytes + 64, MCXT_ALLOC_HUGE);
-	ix = MemoryContextAlloc(m->cxt, sizeof(MrPrune));
-	probe = MemoryContextAlloc(m->cxt, sizeof(float) * m->k);
+	raw = MemoryContextAllocExtended(m->served_cxt, bytes + 64, MCXT_ALLOC_HUGE);
+	ix = MemoryContextAlloc(m->served_cxt, sizeof(MrPrune));
+	probe = MemoryContextAlloc(m->served_cxt, sizeof(float) * m->k);
 	MrPruneBuild(ix, (void *) TYPEALIGN(64, raw), m->Q, m->norm, m->item_bias,
 				 m->n_items, m->k, (float) pn);
 	for (t = 0; t < 9; t++)
@@ -74,6 +75,7 @@ build_prune(MrServeModel *m, const float *p)
 	}
 	m->prune_state = (visited < PRUNE_MAX_VISITED) ? 1 : -1;
 	m->prune = (m->prune_state == 1) ? ix : NULL;
+	m->prune_version = m->served_version;
 	elog(DEBUG2, "movierec: pruning probes of model %lld scanned %.1f%% of %d movies",
 		 (long long) m->model_id, 100 * visited, m->n_items);
 	elog(DEBUG1, "movierec: model %lld %s the norm-ordered scan",
@@ -94,6 +96,12 @@ MrServePruneRecommend(FunctionCallInfo fcinfo, MrServeModel *m, const MrServeUse
 	int			n,
 				i;
 
+	if (m->prune_version != m->served_version)
+	{
+		/* the served movies were built again: so is the index */
+		m->prune_state = 0;
+		m->prune = NULL;
+	}
 	if (!MrScanPruneEnabled() || m->k == 0 || u->path == MR_PATH_POPULARITY ||
 		m->n_items < 4 * MR_PANEL || m->prune_state < 0)
 		return false;
