@@ -295,6 +295,11 @@ MrServeResolveUser(MrServeModel *m, int64 user_id)
 				 "model %lld is a popularity model", (long long) m->model_id);
 		return &user;
 	}
+	if (m->ease != NULL)
+	{
+		MrServeEaseUser(m, &user, psprintf("user %lld", (long long) user_id));
+		return &user;
+	}
 	user.in_model = read_user_factors(m, user_id);
 	changed = user.any_null_time || user.newest > m->trained_at;
 
@@ -358,6 +363,8 @@ MrServeUserFromArrays(MrServeModel *m, int32 n, const int64 *ids, const float *v
 		snprintf(user.reason, sizeof(user.reason),
 				 "model %lld is a popularity model", (long long) m->model_id);
 	}
+	else if (m->ease != NULL)
+		MrServeEaseUser(m, &user, "the given ratings");
 	else if (user.n_known > 0)
 	{
 		user.path = MR_PATH_FOLD_IN;
