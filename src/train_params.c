@@ -68,6 +68,7 @@ static const MrParamDef mr_params[] = {
 	{"learning_rate", MR_P_NUM, 0, 1, true, A_SVD, OFF(learning_rate)},
 	{"lr_decay", MR_P_NUM, 0, 1, true, A_SVD, OFF(lr_decay)},
 	{"min_item_ratings", MR_P_INT, 1, 2147483647, false, A_EASE, OFF(min_item_ratings)},
+	{"reg_frequency", MR_P_NUM, 0, 1e6, false, A_IALS, OFF(reg_frequency)},
 	{"reg_item_bias", MR_P_NUM, 0, 1e6, false, A_POP | A_BASE | A_ALS | A_SVD, OFF(reg_item_bias)},
 	{"reg_user_bias", MR_P_NUM, 0, 1e6, false, A_BASE | A_ALS | A_SVD, OFF(reg_user_bias)},
 	{"regularization", MR_P_NUM, 0, 1e6, false, A_ALS | A_SVD | A_IALS | A_EASE, OFF(regularization)},

@@ -101,9 +101,9 @@ MrDefaultParams(const char *algorithm, MrTrainParams *p)
 		/* lambda, binarize and min_item_ratings: see doc/algorithms.md */
 		p->factors = 0;
 		p->iterations = 1;
-		p->regularization = 500.0;
-		p->binarize = 0.0;
-		p->min_item_ratings = 3;
+		p->regularization = 30000.0;
+		p->binarize = 4.0;
+		p->min_item_ratings = 10;
 		p->use_bias = 0;
 		p->init_std = 0;
 		p->cg_steps = 0;
