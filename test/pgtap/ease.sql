@@ -55,7 +55,7 @@ CREATE FUNCTION pg_temp.user_ok(m bigint, u bigint, bin real) RETURNS boolean LA
 $$;
 RESET client_min_messages;
 
-SELECT plan(27);
+SELECT plan(28);
 
 SELECT is(ARRAY(SELECT jsonb_object_keys(movierec.default_params('ease')) ORDER BY 1),
           ARRAY['binarize', 'min_item_ratings', 'regularization', 'seed', 'threads'],
@@ -186,8 +186,10 @@ CREATE TEMP TABLE prom AS SELECT movierec.promote((SELECT id FROM mid));
 SELECT is((SELECT array_agg(movie_id ORDER BY rank) FROM movierec.recommend(42, 10)),
           (SELECT array_agg(movie_id ORDER BY rank) FROM movierec.recommend(42, 10, 't_ease')),
           'the promoted ease model serves recommend(user, 10)');
-CREATE TEMP TABLE dropped AS SELECT movierec.drop_model((SELECT id FROM mid4));
+DO $$ BEGIN PERFORM movierec.drop_model((SELECT id FROM mid4)); END $$;
 SELECT is((SELECT count(*) FROM movierec.ease_weights WHERE model_id = (SELECT id FROM mid4)), 0::bigint,
           'drop_model removes B');
+SELECT is(movierec.promotion_gate('t_gate', 'ease', '{"regularization": 20}', 'movierec.ratings')->>'metric',
+          'ndcg_at_10', 'the promotion gate judges ease by NDCG@10');
 SELECT * FROM finish();
 ROLLBACK;
