@@ -29,8 +29,12 @@
  * The cost is O(sum_u n_u^2) for 1 and n^3 flops for 2 (n = kept movies);
  * memory is one n x n float matrix (the Gram matrix becomes B in place),
  * which the glue checks against movierec.max_train_memory before
- * anything is allocated.  LAPACK runs with `threads` OpenBLAS threads and
- * is put back to one thread afterwards.  Interrupts are checked between
+ * anything is allocated.  LAPACK runs on one OpenBLAS thread whatever
+ * `threads` is: OpenBLAS's threaded spotrf/spotri do not give the same
+ * bits for 1 and 2 threads (measured: 235 of 1682 rows of B identical on
+ * ml-100k), and every movierec kernel gives the same bits whatever
+ * `threads` is.  At the default catalogue sizes this costs little (a
+ * 2269 x 2269 inverse is about 1.2e10 flops).  Interrupts are checked between
  * the steps (a single LAPACK call cannot be interrupted: about 1 s per
  * 6000^3 flops on the benchmark machine).
  *
@@ -139,11 +143,10 @@ MrTrainEase(const MrRatings *r, const MrTrainParams *p,
 	env->progress(env->arg, "gram", 1, 3, NAN);
 
 	/* 2. P = G^-1 (column-major upper = row-major lower) */
-	MrBlasSetThreads(MrThreadCount(p->threads));
+	MrBlasSetThreads(1);		/* bitwise reproducible: see the file comment */
 	mr_blas.spotrf("U", &ni, G, &ni, &info);
 	if (info == 0)
 		mr_blas.spotri("U", &ni, G, &ni, &info);
-	MrBlasSetThreads(1);
 	if (info != 0)
 		return info;
 	env->progress(env->arg, "inverse", 2, 3, NAN);
