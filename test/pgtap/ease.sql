@@ -55,7 +55,7 @@ CREATE FUNCTION pg_temp.user_ok(m bigint, u bigint, bin real) RETURNS boolean LA
 $$;
 RESET client_min_messages;
 
-SELECT plan(28);
+SELECT plan(29);
 
 SELECT is(ARRAY(SELECT jsonb_object_keys(movierec.default_params('ease')) ORDER BY 1),
           ARRAY['binarize', 'min_item_ratings', 'regularization', 'seed', 'threads'],
@@ -189,6 +189,8 @@ SELECT is((SELECT array_agg(movie_id ORDER BY rank) FROM movierec.recommend(42, 
 DO $$ BEGIN PERFORM movierec.drop_model((SELECT id FROM mid4)); END $$;
 SELECT is((SELECT count(*) FROM movierec.ease_weights WHERE model_id = (SELECT id FROM mid4)), 0::bigint,
           'drop_model removes B');
+SELECT throws_ok($$SELECT movierec.recommend_all('t_ease', 10)$$, '0A000', NULL,
+                 'recommend_all refuses an ease model (it scores from current ratings)');
 SELECT is(movierec.promotion_gate('t_gate', 'ease', '{"regularization": 20}', 'movierec.ratings')->>'metric',
           'ndcg_at_10', 'the promotion gate judges ease by NDCG@10');
 SELECT * FROM finish();
