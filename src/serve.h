@@ -118,7 +118,7 @@ extern const char *MrServePathName(MrServePath path);
 
 /* serve_ease.c: the hooks of algorithm 'ease' */
 extern void MrServeEaseLoad(MrServeModel *m);
-extern void MrServeEaseUser(MrServeModel *m, MrServeUser *u, const char *who);
+extern void MrServeEaseUser(MrServeModel *m, MrServeUser *u, int64 user_id);
 extern void MrServeEaseScore(MrServeModel *m, const int32 *cand, int32 ncand);
 extern float MrServeEaseScoreOne(MrServeModel *m, int32 x);
 extern bool MrServeEaseSimilar(MrServeModel *m, int32 x);

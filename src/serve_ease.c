@@ -166,12 +166,19 @@ MrServeEaseLoad(MrServeModel *m)
 
 /*
  * serve_user.c hook: the path of an EASE user (known_idx/known_vals are
- * set): scores from the current ratings, or popularity without any.
+ * set; user_id -1 for given ratings): scores from the current ratings, or
+ * popularity without any.
  */
 void
-MrServeEaseUser(MrServeModel *m, MrServeUser *u, const char *who)
+MrServeEaseUser(MrServeModel *m, MrServeUser *u, int64 user_id)
 {
 	int32		c = MrEaseSetUser(m->ease, u->n_known, u->known_idx, u->known_vals);
+	char		who[64];
+
+	if (user_id >= 0)
+		snprintf(who, sizeof(who), "user %lld", (long long) user_id);
+	else
+		snprintf(who, sizeof(who), "the given ratings");
 
 	u->bias = 0;
 	if (c > 0)

@@ -297,7 +297,7 @@ MrServeResolveUser(MrServeModel *m, int64 user_id)
 	}
 	if (m->ease != NULL)
 	{
-		MrServeEaseUser(m, &user, psprintf("user %lld", (long long) user_id));
+		MrServeEaseUser(m, &user, user_id);
 		return &user;
 	}
 	user.in_model = read_user_factors(m, user_id);
@@ -364,7 +364,7 @@ MrServeUserFromArrays(MrServeModel *m, int32 n, const int64 *ids, const float *v
 				 "model %lld is a popularity model", (long long) m->model_id);
 	}
 	else if (m->ease != NULL)
-		MrServeEaseUser(m, &user, "the given ratings");
+		MrServeEaseUser(m, &user, -1);
 	else if (user.n_known > 0)
 	{
 		user.path = MR_PATH_FOLD_IN;
