@@ -49,7 +49,7 @@ movierec--0.1--0.2.sql: $(PARTS)
 	    '\echo Use "ALTER EXTENSION movierec UPDATE" to load this file. \quit'; \
 	  for p in $(PARTS_0_2); do cat $$p; done; } > $@
 
-.PHONY: test demo stop deps
+.PHONY: test demo stop deps check-valgrind
 # The README's test command: installs missing packages, builds, installs,
 # runs every suite against a throwaway cluster, prints "N passed, N failed".
 test:
@@ -61,6 +61,10 @@ demo:
 
 stop:
 	bash scripts/demo.sh stop
+
+# The pg_regress suite once with the server under valgrind memcheck.
+check-valgrind:
+	bash test/valgrind.sh
 
 deps:
 	bash scripts/deps.sh
