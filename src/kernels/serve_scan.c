@@ -45,12 +45,17 @@
  *   portable    this file: GNU C generic vectors (no intrinsics) that the
  *               compiler turns into the build target's vector code (SSE2,
  *               or NEON where a*b+c contracts to FMLA).  a*b+c, not fmaf(): without
- *               -mfma fmaf() is a libm call per multiply-add, 30 times
- *               slower; the extra product rounding (k 2^-24) is inside c_k.
+ *               -mfma fmaf() is a libm call per multiply-add (issue 8:
+ *               2,392 us per call at 9,742 x 64 against 46-58 us for a
+ *               vectorized loop); the extra product rounding (k 2^-24)
+ *               is inside c_k.
  * The wide variants live in serve_scan_x86.c and serve_scan_neon.c, each
  * function compiled with __attribute__((target(...))), no -march.  The
- * bound passes have the same variants (16, 8 or 4 lanes compared at once,
- * the rare survivors pushed in scalar code).  The exact rescoring uses the
+ * candidate pass and the lower-bound pass of the pruned scan
+ * (serve_scan_prune.c) have the same variants (16, 8 or 4 lanes compared
+ * at once, the rare survivors handled in scalar code); the full scan's
+ * k-th lower bound comes from per-block maxima (kth_lower_bound), a loop
+ * the compiler vectorizes for any target.  The exact rescoring uses the
  * CPU's FMA instruction when it has one (identical to fmaf(), which the
  * scalar fallback calls), so every variant ranks by the same exact score.
  *
@@ -377,7 +382,7 @@ MrScoreExact(const float *q, int k, const float *p, float bias)
  */
 static float
 kth_lower_bound(const float *approx, const float *norm, float e, int32_t n,
-				int k, float *bm, MrTopK *h, float *hs, int32_t *hi, MrLowerFn lower)
+				int k, float *bm, MrTopK *h, float *hs, int32_t *hi)
 {
 	int32_t		nb = n / 16,
 				b,
@@ -442,7 +447,6 @@ kth_lower_bound(const float *approx, const float *norm, float e, int32_t n,
 		if (l > thr)
 			MrTopKPush(h, l, i);
 	}
-	(void) lower;
 	if (h->n == h->k)
 		return hs[0] > tau0 ? hs[0] : tau0;
 	return tau0;
@@ -454,7 +458,6 @@ MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 			int32_t *out_index, float *out_score)
 {
 	MrSimd		v = MrSimdCurrent();
-	MrLowerFn	lower = lower_tab[v] ? lower_tab[v] : MrLowerPortable;
 	MrUpperFn	upper = upper_tab[v] ? upper_tab[v] : MrUpperPortable;
 	double		pnorm = 0;
 	float		e;
@@ -470,7 +473,7 @@ MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 
 	/* tau: the k-th largest lower bound (-INFINITY without k finite ones) */
 	tau = kth_lower_bound(approx, in->norm, e, in->n, k, (float *) cand, &h,
-						  out_score, out_index, lower);
+						  out_score, out_index);
 
 	/* candidates: upper bound reaches tau; rescore them exactly */
 	m = upper(approx, in->norm, e, tau, in->n, cand);
