@@ -45,6 +45,7 @@ _PG_init(void)
 	MrServeInit();
 	MrTrainInit();
 	MrWorkerInit();
+	MrRateLimitInit();
 
 	MarkGUCPrefixReserved("movierec");
 }
