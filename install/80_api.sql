@@ -538,7 +538,11 @@ BEGIN
     IF authenticator_password IS NOT NULL THEN
         EXECUTE format('ALTER ROLE movierec_authenticator PASSWORD %L', authenticator_password);
     END IF;
-    GRANT web_anon, web_user, web_admin TO movierec_authenticator;
+    FOREACH r IN ARRAY ARRAY['web_anon', 'web_user', 'web_admin'] LOOP
+        IF NOT pg_catalog.pg_has_role('movierec_authenticator', r, 'MEMBER') THEN
+            EXECUTE format('GRANT %I TO movierec_authenticator', r);
+        END IF;
+    END LOOP;
 
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgcrypto') THEN
         CREATE EXTENSION pgcrypto;
@@ -588,7 +592,10 @@ BEGIN
     -- that serving then needs a role that bypasses row level security (the
     -- table owner, a BYPASSRLS role, or the api functions).
     ALTER TABLE movierec.ratings ENABLE ROW LEVEL SECURITY;
-    DROP POLICY IF EXISTS api_own_ratings ON movierec.ratings;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_policies
+                WHERE schemaname = 'movierec' AND tablename = 'ratings' AND policyname = 'api_own_ratings') THEN
+        DROP POLICY api_own_ratings ON movierec.ratings;
+    END IF;
     CREATE POLICY api_own_ratings ON movierec.ratings
         USING (current_user <> 'web_user' OR user_id = movierec._api_sub())
         WITH CHECK (current_user <> 'web_user' OR user_id = movierec._api_sub());
