@@ -26,9 +26,7 @@ CREATE TABLE movierec.rate_limits (
     burst               int NOT NULL CHECK (burst > 0)
 );
 COMMENT ON TABLE movierec.rate_limits IS
-    'HTTP rate limits per API role: a token bucket per user (web_anon: one shared bucket) refilled at requests_per_minute, holding up to burst; changes apply within a second.  A role without a row is not limited.';
-INSERT INTO movierec.rate_limits VALUES
-    ('web_anon', 60, 20), ('web_user', 10, 10), ('web_admin', 600, 60);
+    'HTTP rate limits per API role: a token bucket per user (web_anon: one shared bucket) refilled at requests_per_minute, holding up to burst; changes apply within a second.  A role without a row is not limited.  movierec.create_api_roles() adds the defaults.';
 SELECT pg_catalog.pg_extension_config_dump('movierec.rate_limits', '');
 
 CREATE TABLE movierec.api_accounts (
@@ -548,6 +546,10 @@ BEGIN
         CREATE EXTENSION pgcrypto;
     END IF;
     crypto := movierec._pgcrypto();
+    -- the default limits (web_user: the seed's 10 a minute); kept if changed
+    INSERT INTO movierec.rate_limits VALUES
+        ('web_anon', 60, 20), ('web_user', 10, 10), ('web_admin', 600, 60)
+        ON CONFLICT (role) DO NOTHING;
     IF NOT EXISTS (SELECT 1 FROM movierec.api_secrets WHERE name = 'jwt_secret') THEN
         EXECUTE format('SELECT movierec.set_jwt_secret(pg_catalog.encode(%I.gen_random_bytes(32), ''hex''))',
                        crypto);

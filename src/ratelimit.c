@@ -125,10 +125,15 @@ MrRateShmemStartup(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
-/* Define movierec.rate_limit_entries; install the hooks when preloading. */
+/*
+ * When preloading: define movierec.rate_limit_entries and install the hooks.
+ * (A PGC_POSTMASTER setting cannot be defined by a library loaded later.)
+ */
 void
 MrRateLimitInit(void)
 {
+	if (!process_shared_preload_libraries_in_progress)
+		return;
 	DefineCustomIntVariable("movierec.rate_limit_entries",
 							"Token buckets the HTTP rate limiter keeps in shared memory.",
 							"One per (role, user) seen; the least recently used is evicted when full.",
@@ -136,8 +141,6 @@ MrRateLimitInit(void)
 							10000, 16, 1000000,
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
-	if (!process_shared_preload_libraries_in_progress)
-		return;
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = MrRateShmemRequest;
 	prev_shmem_startup_hook = shmem_startup_hook;
