@@ -21,7 +21,8 @@ pgrst_start() {
   local port aport
   port=$(free_port); aport=$(free_port)
   while [ "$aport" = "$port" ]; do aport=$(free_port); done
-  PGRST_DB_URI="postgres://movierec_authenticator@127.0.0.1:$PGPORT/$db" \
+  # GHCRTS: one GHC capability by default (see postgrest/postgrest.conf)
+  GHCRTS=${GHCRTS:--N1} PGRST_DB_URI="postgres://movierec_authenticator@127.0.0.1:$PGPORT/$db" \
   PGRST_SERVER_PORT=$port PGRST_ADMIN_SERVER_PORT=$aport PGRST_JWT_SECRET=$secret \
     "$bin" "$ROOT/postgrest/postgrest.conf" >"$dir/postgrest.log" 2>&1 &
   PGRST_PID=$!
@@ -40,7 +41,7 @@ pgrst_start() {
 pgrst_stop() {
   [ -n "${PGRST_PID:-}" ] || return 0
   kill "$PGRST_PID" 2>/dev/null
-  wait "$PGRST_PID" 2>/dev/null
+  wait "$PGRST_PID" 2>/dev/null || true
   PGRST_PID=
 }
 
