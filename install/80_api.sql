@@ -609,6 +609,19 @@ BEGIN
     GRANT SELECT, INSERT, UPDATE, DELETE ON movierec.models, movierec.deployments, movierec.jobs,
         movierec.item_factors, movierec.user_factors, movierec.snapshots TO web_admin;
     GRANT USAGE ON ALL SEQUENCES IN SCHEMA movierec TO web_admin;
+
+    -- EXECUTE on what PUBLIC may not call (install/95_privileges.sql): the
+    -- pre-request check for every API role, training and promotion for
+    -- web_admin (api.promote and friends run as the caller, and so do jobs)
+    GRANT EXECUTE ON FUNCTION movierec.api_pre_request(), movierec.rate_limit_take(name, bigint)
+        TO web_anon, web_user, web_admin;
+    FOR o IN SELECT p.oid::regprocedure AS fn FROM pg_catalog.pg_proc p
+              WHERE p.pronamespace = 'movierec'::regnamespace
+                AND p.proname IN ('promote', 'rollback', 'train_async', 'train', 'promotion_gate',
+                                  'cancel_job')
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO web_admin', o.fn);
+    END LOOP;
 END
 $$;
 COMMENT ON FUNCTION movierec.create_api_roles(text) IS

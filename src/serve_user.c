@@ -541,6 +541,9 @@ MrServeResolveUser(MrServeModel *m, int64 user_id, MrServeNeed need)
 	}
 	if (m->ease != NULL)
 	{
+		/* EASE scores from the current ratings themselves: always read them */
+		read_ratings(user_id, true);
+		map_known(m);
 		MrServeEaseUser(m, &user, user_id);
 		return &user;
 	}

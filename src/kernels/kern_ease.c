@@ -152,7 +152,12 @@ MrTrainEase(const MrRatings *r, const MrTrainParams *p,
 	if (info == 0)
 		mr_blas.spotri("U", &ni, G, &ni, &info);
 	if (info != 0)
+	{
+		env->free(env->arg, pos_of);
+		env->free(env->arg, row);
+		env->free(env->arg, inv_diag);
 		return info;
+	}
 	env->progress(env->arg, "inverse", 2, 3, NAN);
 	mirror_lower(G, n);
 

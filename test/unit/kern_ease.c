@@ -49,6 +49,16 @@ invert(double *A, double *X, int n)
 	}
 }
 
+/* Free what MrTrainEase returned (it allocates through bench_env: malloc). */
+static void
+ease_free(MrEaseWeights *w)
+{
+	free(w->kept);
+	free(w->B);
+	w->kept = NULL;
+	w->B = NULL;
+}
+
 int
 main(void)
 {
@@ -185,11 +195,13 @@ main(void)
 
 	/* binarize 0: the 2-star ratings count too, and B changes */
 	p.binarize = 0;
+	ease_free(&w2);
 	MrTrainEase(r, &p, &bench_env, f, &w2);
 	ok(memcmp(w1.B, w2.B, sizeof(float) * NI * NI) != 0, "binarize 0 counts every rating");
 
 	/* min_item_ratings: the kept list is exactly the movies with enough ratings */
 	p.min_item_ratings = 40;
+	ease_free(&w2);
 	MrTrainEase(r, &p, &bench_env, f, &w2);
 	{
 		int			okk = w2.n_kept == MrEaseKeptCount(r, 40) && w2.n_kept > 0 && w2.n_kept < NI;
@@ -206,7 +218,16 @@ main(void)
 	p.regularization = 0;
 	p.min_item_ratings = 1;
 	p.binarize = 6;
+	ease_free(&w2);
 	ok(MrTrainEase(r, &p, &bench_env, f, &w2) > 0, "a singular Gram matrix returns LAPACK's info > 0");
 	printf("1..%d\n", n_test);
+	ease_free(&w1);
+	ease_free(&w2);
+	free(au);
+	free(ai);
+	free(ar);
+	free(G);
+	free(P);
+	free(acc);
 	return 0;
 }
