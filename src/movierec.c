@@ -26,6 +26,7 @@ int			mr_blas_threads = 1;
 bool		mr_preloaded = false;
 
 void		_PG_init(void);
+extern void MrExperimentsInit(void);	/* experiments.c */
 
 /* Define settings; hooks that need preloading are installed only then. */
 void
@@ -45,6 +46,7 @@ _PG_init(void)
 	MrServeInit();
 	MrTrainInit();
 	MrWorkerInit();
+	MrExperimentsInit();
 
 	MarkGUCPrefixReserved("movierec");
 }
