@@ -46,6 +46,7 @@ CREATE TABLE movierec.experiments (
     variants      jsonb NOT NULL,
     salt          text NOT NULL,
     bucket_map    smallint[] NOT NULL CHECK (cardinality(bucket_map) = 10000),
+    bucket_homes  int[] NOT NULL,
     status        text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'running', 'stopped')),
     created_by    name NOT NULL DEFAULT current_user,
     created_at    timestamptz NOT NULL DEFAULT now(),
@@ -57,6 +58,8 @@ COMMENT ON TABLE movierec.experiments IS
     'Online experiments: variants [{name, model, weight}], salt, the variant index of each of the 10,000 buckets, status and timestamps.';
 COMMENT ON COLUMN movierec.experiments.bucket_map IS
     'bucket_map[b + 1] is the 0-based index into variants of bucket b (0..9999).';
+COMMENT ON COLUMN movierec.experiments.bucket_homes IS
+    'The first bucket of each variant''s range at creation; weight changes grow and shrink ranges around it.';
 
 CREATE TABLE movierec.exposures (
     impression_id bigserial PRIMARY KEY,
@@ -193,43 +196,50 @@ $$
                       FROM unnest(w) WITH ORDINALITY AS t(x, i)) s) s2
 $$;
 
--- Move as few buckets as possible from map to the counts in target:
--- variants above target give up their highest buckets, and the freed
--- buckets go, lowest first, to the variants below target.
-CREATE FUNCTION movierec._rebalance_buckets(map smallint[], target int[]) RETURNS smallint[]
+-- Move as few buckets as possible from map to the counts in target.
+-- Every variant has a home bucket (where its range started at creation);
+-- a variant above its target gives up the buckets farthest past its home,
+-- and a variant below takes the free buckets nearest past its home.  So
+-- a change moves exactly the buckets the new weights require, and
+-- undoing it moves the same users back.
+CREATE FUNCTION movierec._rebalance_buckets(map smallint[], target int[], home int[])
+    RETURNS smallint[]
     LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
     k int := cardinality(target);
-    cnt int[] := array_fill(0, ARRAY[k]);
-    b int;
     j int;
+    have int;
+    b int;
 BEGIN
-    FOR b IN 1..10000 LOOP
-        IF map[b] >= 0 AND map[b] < k THEN
-            cnt[map[b] + 1] := cnt[map[b] + 1] + 1;
-        ELSE
-            map[b] := -1;
-        END IF;
-    END LOOP;
-    FOR b IN REVERSE 10000..1 LOOP
-        IF map[b] >= 0 AND cnt[map[b] + 1] > target[map[b] + 1] THEN
-            cnt[map[b] + 1] := cnt[map[b] + 1] - 1;
-            map[b] := -1;
-        END IF;
-    END LOOP;
-    j := 1;
-    FOR b IN 1..10000 LOOP
-        IF map[b] = -1 THEN
-            WHILE cnt[j] >= target[j] LOOP
-                j := j + 1;
+    FOR j IN 1..k LOOP
+        SELECT count(*) INTO have FROM generate_series(1, 10000) g WHERE map[g] = j - 1;
+        IF have > target[j] THEN
+            FOR b IN SELECT g FROM generate_series(1, 10000) g WHERE map[g] = j - 1
+                      ORDER BY (g - 1 - home[j] + 10000) % 10000 DESC LIMIT have - target[j] LOOP
+                map[b] := -1;
             END LOOP;
-            map[b] := j - 1;
-            cnt[j] := cnt[j] + 1;
+        END IF;
+    END LOOP;
+    FOR j IN 1..k LOOP
+        SELECT count(*) INTO have FROM generate_series(1, 10000) g WHERE map[g] = j - 1;
+        IF have < target[j] THEN
+            FOR b IN SELECT g FROM generate_series(1, 10000) g WHERE map[g] IS NULL OR map[g] < 0 OR map[g] >= k
+                      ORDER BY (g - 1 - home[j] + 10000) % 10000 LIMIT target[j] - have LOOP
+                map[b] := j - 1;
+            END LOOP;
         END IF;
     END LOOP;
     RETURN map;
 END
+$$;
+
+-- Home bucket of each variant: the start of its range at creation.
+CREATE FUNCTION movierec._bucket_homes(target int[]) RETURNS int[]
+    LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS
+$$
+    SELECT array_agg(c - t ORDER BY i)
+      FROM (SELECT i, t, sum(t) OVER (ORDER BY i) AS c FROM unnest(target) WITH ORDINALITY AS x(t, i)) s
 $$;
 
 CREATE FUNCTION movierec.create_experiment(name text, variants jsonb, kind text DEFAULT 'ab',
@@ -250,11 +260,13 @@ BEGIN
             USING ERRCODE = 'unique_violation',
                   HINT = 'Choose another name, or see it with SELECT * FROM movierec.experiments.';
     END IF;
-    INSERT INTO movierec.experiments (name, kind, variants, salt, bucket_map)
+    INSERT INTO movierec.experiments (name, kind, variants, salt, bucket_map, bucket_homes)
     VALUES (name, kind, variants,
             coalesce(salt, md5(gen_random_uuid()::text)),
             movierec._rebalance_buckets(array_fill(-1::smallint, ARRAY[10000]),
-                                        movierec._bucket_targets(w)))
+                                        movierec._bucket_targets(w),
+                                        movierec._bucket_homes(movierec._bucket_targets(w))),
+            movierec._bucket_homes(movierec._bucket_targets(w)))
     RETURNING experiment_id INTO id;
     RETURN id;
 END
@@ -288,7 +300,8 @@ BEGIN
         nv := nv || jsonb_build_array(v || jsonb_build_object('weight', weights->(v->>'name')));
     END LOOP;
     newmap := movierec._rebalance_buckets(e.bucket_map,
-                                          movierec._bucket_targets(movierec._check_variants(nv, e.kind)));
+                                          movierec._bucket_targets(movierec._check_variants(nv, e.kind)),
+                                          e.bucket_homes);
     UPDATE movierec.experiments x SET variants = nv, bucket_map = newmap, weights_changed_at = now()
      WHERE x.experiment_id = e.experiment_id;
     SELECT count(*) INTO i FROM generate_series(1, 10000) b WHERE e.bucket_map[b] <> newmap[b];
@@ -889,13 +902,17 @@ WITH v AS (
      CROSS JOIN LATERAL jsonb_array_elements(e.variants) WITH ORDINALITY AS x(v, ord)
      WHERE e.status = 'running'
 ), u AS (
-    SELECT x.experiment_id, x.variant, count(DISTINCT x.user_id) AS users, count(*) AS exposures,
-           sum(cardinality(x.movie_ids)) AS shown
+    -- interleaving: by team, a team's rows are what it showed
+    SELECT x.experiment_id, coalesce(t.team, x.variant) AS variant, count(DISTINCT x.user_id) AS users,
+           count(DISTINCT x.impression_id) AS exposures,
+           sum(CASE WHEN t.team IS NULL THEN cardinality(x.movie_ids) ELSE 1 END) AS shown
       FROM movierec.exposures x
       JOIN movierec.experiments e ON e.experiment_id = x.experiment_id AND e.status = 'running'
+      LEFT JOIN LATERAL unnest(x.teams) AS t(team) ON true
      GROUP BY 1, 2
 ), f AS (
-    SELECT x.experiment_id, x.variant,
+    SELECT x.experiment_id,
+           coalesce(x.teams[array_position(x.movie_ids, f.movie_id)], x.variant) AS variant,
            count(*) FILTER (WHERE f.event = 'click') AS clicks,
            count(*) FILTER (WHERE f.event = 'play') AS plays,
            count(*) FILTER (WHERE f.event = 'rate') AS rates,
