@@ -39,6 +39,17 @@ COMMENT ON FUNCTION movierec.synthetic_truth(bigint, bigint[], int, int, int, in
 -- Experiments, exposures, feedback.
 ------------------------------------------------------------------------------
 
+-- bucket_map run-length encoded (the serving path reads a few runs, not
+-- 10,000 entries): the first bucket of each run and the run's variant.
+CREATE FUNCTION movierec._bucket_run_starts(map smallint[]) RETURNS int[]
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN (SELECT array_agg(b - 1 ORDER BY b) FROM generate_series(1, cardinality(map)) b
+             WHERE b = 1 OR map[b] IS DISTINCT FROM map[b - 1]);
+CREATE FUNCTION movierec._bucket_run_owners(map smallint[]) RETURNS smallint[]
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN (SELECT array_agg(map[b] ORDER BY b) FROM generate_series(1, cardinality(map)) b
+             WHERE b = 1 OR map[b] IS DISTINCT FROM map[b - 1]);
+
 CREATE TABLE movierec.experiments (
     experiment_id bigserial PRIMARY KEY,
     name          text NOT NULL UNIQUE CHECK (name <> ''),
@@ -47,6 +58,8 @@ CREATE TABLE movierec.experiments (
     salt          text NOT NULL,
     bucket_map    smallint[] NOT NULL CHECK (cardinality(bucket_map) = 10000),
     bucket_homes  int[] NOT NULL,
+    bucket_starts int[] GENERATED ALWAYS AS (movierec._bucket_run_starts(bucket_map)) STORED,
+    bucket_owners smallint[] GENERATED ALWAYS AS (movierec._bucket_run_owners(bucket_map)) STORED,
     status        text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'running', 'stopped')),
     created_by    name NOT NULL DEFAULT current_user,
     created_at    timestamptz NOT NULL DEFAULT now(),
@@ -58,6 +71,8 @@ COMMENT ON TABLE movierec.experiments IS
     'Online experiments: variants [{name, model, weight}], salt, the variant index of each of the 10,000 buckets, status and timestamps.';
 COMMENT ON COLUMN movierec.experiments.bucket_map IS
     'bucket_map[b + 1] is the 0-based index into variants of bucket b (0..9999).';
+COMMENT ON COLUMN movierec.experiments.bucket_starts IS
+    'bucket_map run-length encoded: the first bucket of each run; bucket_owners[width_bucket(b, bucket_starts)] is the variant of bucket b.';
 COMMENT ON COLUMN movierec.experiments.bucket_homes IS
     'The first bucket of each variant''s range at creation; weight changes grow and shrink ranges around it.';
 
@@ -350,13 +365,19 @@ CREATE FUNCTION movierec.assign(experiment text, user_id bigint) RETURNS text
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    e movierec.experiments := movierec._experiment(experiment);
+    e record;
 BEGIN
+    SELECT x.salt, x.variants, x.bucket_starts, x.bucket_owners INTO e
+      FROM movierec.experiments x WHERE x.name = experiment;
+    IF NOT FOUND THEN
+        PERFORM movierec._experiment(experiment);
+    END IF;
     IF user_id IS NULL THEN
         RAISE EXCEPTION 'user_id must not be null'
             USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass the user''s id.';
     END IF;
-    RETURN e.variants -> e.bucket_map[movierec._assign_bucket(e.salt, user_id) + 1]::int ->> 'name';
+    RETURN e.variants -> e.bucket_owners[width_bucket(movierec._assign_bucket(e.salt, user_id),
+                                                      e.bucket_starts)]::int ->> 'name';
 END
 $$;
 COMMENT ON FUNCTION movierec.assign(text, bigint) IS
@@ -365,11 +386,18 @@ COMMENT ON FUNCTION movierec.assign(text, bigint) IS
 -- The model id a variant's model names now: an id, or a name's production
 -- version (else its newest), as recommend() resolves it.
 CREATE FUNCTION movierec._variant_model(m jsonb) RETURNS bigint
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
-    SELECT CASE WHEN jsonb_typeof(m) = 'number' THEN (m#>>'{}')::bigint ELSE
-           (SELECT x.model_id FROM movierec.models x WHERE x.model_name = m#>>'{}'
-             ORDER BY x.stage = 'production' DESC, x.version DESC LIMIT 1) END
+DECLARE
+    mid bigint;
+BEGIN
+    IF jsonb_typeof(m) = 'number' THEN
+        RETURN (m#>>'{}')::bigint;
+    END IF;
+    SELECT x.model_id INTO mid FROM movierec.models x WHERE x.model_name = m#>>'{}'
+     ORDER BY x.stage = 'production' DESC, x.version DESC LIMIT 1;
+    RETURN mid;
+END
 $$;
 
 CREATE FUNCTION movierec.recommend_in(experiment text, user_id bigint, k int DEFAULT 10)
@@ -377,9 +405,10 @@ CREATE FUNCTION movierec.recommend_in(experiment text, user_id bigint, k int DEF
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    e movierec.experiments := movierec._experiment(experiment);
+    e record;
     vi int;
     vname text;
+    m jsonb;
     mid bigint;
     mids bigint[];
     imp bigint;
@@ -393,6 +422,12 @@ DECLARE
     rnd int := 0;
     va text; vb text;
 BEGIN
+    -- the few columns serving needs (not the 10,000-entry bucket_map)
+    SELECT x.experiment_id, x.kind, x.status, x.salt, x.variants, x.bucket_starts, x.bucket_owners
+      INTO e FROM movierec.experiments x WHERE x.name = experiment;
+    IF NOT FOUND THEN
+        PERFORM movierec._experiment(experiment);
+    END IF;
     IF e.status <> 'running' THEN
         RAISE EXCEPTION 'experiment "%" is not running (status %)', experiment, e.status
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -404,9 +439,15 @@ BEGIN
     END IF;
     imp := nextval('movierec.exposures_impression_id_seq');
     IF e.kind = 'ab' THEN
-        vi := e.bucket_map[movierec._assign_bucket(e.salt, user_id) + 1];
+        vi := e.bucket_owners[width_bucket(movierec._assign_bucket(e.salt, user_id), e.bucket_starts)];
         vname := e.variants -> vi ->> 'name';
-        mid := movierec._variant_model(e.variants -> vi -> 'model');
+        m := e.variants -> vi -> 'model';
+        IF jsonb_typeof(m) = 'number' THEN
+            mid := (m#>>'{}')::bigint;
+        ELSE
+            SELECT x.model_id INTO mid FROM movierec.models x WHERE x.model_name = m#>>'{}'
+             ORDER BY x.stage = 'production' DESC, x.version DESC LIMIT 1;
+        END IF;
         IF mid IS NULL THEN
             RAISE EXCEPTION 'the model of variant "%" no longer exists', vname
                 USING ERRCODE = 'undefined_object', HINT = 'Stop the experiment, or train the model again.';
