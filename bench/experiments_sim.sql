@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS mr_sim.dataset (n_users int, n_movies int, rank int, 
 
 -- One visit of each user in uids: recommend_in, then clicks; returns clicks.
 CREATE OR REPLACE FUNCTION mr_sim.visit(exp text, uids bigint[], seed text, k int DEFAULT 10)
-    RETURNS bigint LANGUAGE sql AS
+    RETURNS bigint LANGUAGE sql SET jit = off AS
 $$
     WITH shown AS MATERIALIZED (
         SELECT u, r.movie_id, r.rank, r.impression_id
@@ -38,7 +38,7 @@ $$
         SELECT u, impression_id, array_agg(movie_id ORDER BY rank) AS ms FROM shown GROUP BY 1, 2
     ), truth AS MATERIALIZED (
         SELECT l.u, l.impression_id, x.m, x.t
-          FROM lists l, mr_sim.dataset d,
+          FROM lists l, (SELECT * FROM mr_sim.dataset LIMIT 1) d,
                LATERAL unnest(l.ms, movierec.synthetic_truth(l.u, l.ms, d.n_users, d.n_movies,
                                                              d.rank, d.seed)) AS x(m, t)
     )
