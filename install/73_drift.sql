@@ -131,8 +131,12 @@ BEGIN
     -- the training rows: the snapshot's rows, or the source up to its newest rated_at
     base_cut := coalesce(s.max_rated_at, m.created_at);
 
-    DROP TABLE IF EXISTS pg_temp.mr_drift_recent;
-    DROP TABLE IF EXISTS pg_temp.mr_drift_base;
+    IF to_regclass('pg_temp.mr_drift_recent') IS NOT NULL THEN
+        DROP TABLE pg_temp.mr_drift_recent;
+    END IF;
+    IF to_regclass('pg_temp.mr_drift_base') IS NOT NULL THEN
+        DROP TABLE pg_temp.mr_drift_base;
+    END IF;
     CREATE TEMP TABLE mr_drift_recent AS
         SELECT user_id, movie_id, rating::float8 AS rating FROM movierec.ratings WHERE rated_at > t0;
     GET DIAGNOSTICS n_recent = ROW_COUNT;
@@ -279,7 +283,9 @@ BEGIN
         ref := (m.metrics->>'rmse')::float8;
         IF ref IS NULL AND (r->>'has_data')::boolean THEN
             -- the fit on a fixed sample of its training rows
-            DROP TABLE IF EXISTS pg_temp.mr_drift_refsample;
+            IF to_regclass('pg_temp.mr_drift_refsample') IS NOT NULL THEN
+                DROP TABLE pg_temp.mr_drift_refsample;
+            END IF;
             CREATE TEMP TABLE mr_drift_refsample AS
                 SELECT * FROM pg_temp.mr_drift_base ORDER BY hashint8(user_id * 1000003 + movie_id) LIMIT 10000;
             PERFORM set_config('movierec.fold_in', 'off', true);
@@ -315,7 +321,12 @@ $$
 DECLARE
     id bigint;
 BEGIN
-    PERFORM movierec._require_pg_cron();
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'scheduled performance tracking needs the pg_cron extension in this database'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('Add pg_cron to shared_preload_libraries, set cron.database_name = %L, '
+                                'restart, and run CREATE EXTENSION pg_cron.', current_database());
+    END IF;
     EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO id
         USING 'movierec track performance', schedule, 'SELECT movierec.track_performance()';
     RETURN id;

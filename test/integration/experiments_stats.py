@@ -304,7 +304,30 @@ def check_report():
     close(il["p_value"], binom_two_sided(wins, wins + losses, 0.5), "interleave binomial p-value")
 
 
+def check_drift_distances():
+    """PSI = sum (a - e) ln(a / e), JS distance = sqrt of the base-2 JS divergence."""
+    for e, a in [([10, 20, 30, 40], [25, 25, 25, 25]), ([5, 0, 5], [1, 8, 1]), ([100, 1], [1, 100]),
+                 ([3, 3, 3, 3, 3, 3, 3, 3, 3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])]:
+        def norm(v):
+            t = sum(v)
+            v = [max(x / t, 1e-4) for x in v]
+            t = sum(v)
+            return [x / t for x in v]
+        pe, pa = norm(e), norm(a)
+        psi = sum((y - x) * math.log(y / x) for x, y in zip(pe, pa))
+        js = 0.0
+        for x, y in zip(pe, pa):
+            m = (x + y) / 2
+            js += 0.5 * x * math.log2(x / m) + 0.5 * y * math.log2(y / m)
+        got = json.loads(sql("SELECT _distribution_distance(ARRAY%r::float8[], ARRAY%r::float8[])" % (e, a)))
+        close(got["psi"], round(psi, 6), "PSI of %r against %r" % (a, e), abs_=1.1e-6)
+        close(got["js_distance"], round(math.sqrt(js), 6), "JS distance of %r against %r" % (a, e), abs_=1.1e-6)
+        band = "major" if psi >= 0.25 else "moderate" if psi >= 0.1 else "none"
+        ok(got["band"] == band, "PSI band %s" % band)
+
+
 check_distributions()
+check_drift_distances()
 check_hash()
 check_report()
 print("1..%d" % n_test)
