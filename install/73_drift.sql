@@ -279,31 +279,41 @@ BEGIN
               WHERE CASE WHEN model IS NULL THEN x.stage = 'production'
                          ELSE x.model_id = (movierec._resolve_model(model)).model_id END
               ORDER BY x.model_id LOOP
-        r := movierec.drift_report(m.model_id::text);
-        ref := (m.metrics->>'rmse')::float8;
-        IF ref IS NULL AND (r->>'has_data')::boolean THEN
-            -- the fit on a fixed sample of its training rows
-            IF to_regclass('pg_temp.mr_drift_refsample') IS NOT NULL THEN
-                DROP TABLE pg_temp.mr_drift_refsample;
+        -- one model that cannot be tracked (its training rows dropped) does
+        -- not stop the others: a warning, and the next model
+        BEGIN
+            r := movierec.drift_report(m.model_id::text);
+            ref := (m.metrics->>'rmse')::float8;
+            IF ref IS NULL AND (r->>'has_data')::boolean THEN
+                -- the fit on a fixed sample of its training rows
+                IF to_regclass('pg_temp.mr_drift_refsample') IS NOT NULL THEN
+                    DROP TABLE pg_temp.mr_drift_refsample;
+                END IF;
+                CREATE TEMP TABLE mr_drift_refsample AS
+                    SELECT * FROM pg_temp.mr_drift_base
+                     ORDER BY hashint8(user_id * 1000003 + movie_id) LIMIT 10000;
+                PERFORM set_config('movierec.fold_in', 'off', true);
+                SELECT sqrt(avg((movierec.predict(x.user_id, x.movie_id, m.model_id::text) - x.rating) ^ 2))
+                  INTO ref FROM pg_temp.mr_drift_refsample x;
+                PERFORM set_config('movierec.fold_in', 'on', true);
             END IF;
-            CREATE TEMP TABLE mr_drift_refsample AS
-                SELECT * FROM pg_temp.mr_drift_base ORDER BY hashint8(user_id * 1000003 + movie_id) LIMIT 10000;
-            PERFORM set_config('movierec.fold_in', 'off', true);
-            SELECT sqrt(avg((movierec.predict(x.user_id, x.movie_id, m.model_id::text) - x.rating) ^ 2))
-              INTO ref FROM pg_temp.mr_drift_refsample x;
-            PERFORM set_config('movierec.fold_in', 'on', true);
-        END IF;
-        INSERT INTO movierec.performance_history (recorded_at, model_id, model_name, algorithm, n_recent,
-                                                  rmse, mae, ndcg_at_10, reference_rmse, psi,
-                                                  js_distance, new_user_share, new_movie_share, report)
-        VALUES (clock_timestamp(), m.model_id, m.model_name, m.algorithm, (r->>'n_recent')::bigint,
-                CASE WHEN (r->>'has_data')::boolean THEN (r->>'online_rmse')::float8 END,
-                CASE WHEN (r->>'has_data')::boolean THEN (r->>'online_mae')::float8 END,
-                (r->>'online_ndcg_at_10')::float8, ref,
-                (r->>'psi')::float8, (r->>'js_distance')::float8,
-                (r->>'new_user_share')::float8, (r->>'new_movie_share')::float8,
-                r || jsonb_build_object('reference_rmse', ref));
-        n := n + 1;
+            INSERT INTO movierec.performance_history (recorded_at, model_id, model_name, algorithm, n_recent,
+                                                      rmse, mae, ndcg_at_10, reference_rmse, psi,
+                                                      js_distance, new_user_share, new_movie_share, report)
+            VALUES (clock_timestamp(), m.model_id, m.model_name, m.algorithm, (r->>'n_recent')::bigint,
+                    CASE WHEN (r->>'has_data')::boolean THEN (r->>'online_rmse')::float8 END,
+                    CASE WHEN (r->>'has_data')::boolean THEN (r->>'online_mae')::float8 END,
+                    (r->>'online_ndcg_at_10')::float8, ref,
+                    (r->>'psi')::float8, (r->>'js_distance')::float8,
+                    (r->>'new_user_share')::float8, (r->>'new_movie_share')::float8,
+                    r || jsonb_build_object('reference_rmse', ref));
+            n := n + 1;
+        EXCEPTION WHEN OTHERS THEN
+            IF model IS NOT NULL THEN
+                RAISE;
+            END IF;
+            RAISE WARNING 'model % (%) not tracked: %', m.model_id, m.model_name, SQLERRM;
+        END;
     END LOOP;
     IF n = 0 AND model IS NULL THEN
         RAISE NOTICE 'no production model: nothing tracked'
@@ -315,7 +325,8 @@ $$;
 COMMENT ON FUNCTION movierec.track_performance(text) IS
     'Record online RMSE, MAE, NDCG@10 and drift of the production models (or one model) in movierec.performance_history; returns rows written.';
 
-CREATE FUNCTION movierec.schedule_performance_tracking(schedule text DEFAULT '0 * * * *')
+CREATE FUNCTION movierec.schedule_performance_tracking(schedule text DEFAULT '0 * * * *',
+                                                       model text DEFAULT NULL)
     RETURNS bigint LANGUAGE plpgsql AS
 $$
 DECLARE
@@ -327,13 +338,18 @@ BEGIN
                   HINT = format('Add pg_cron to shared_preload_libraries, set cron.database_name = %L, '
                                 'restart, and run CREATE EXTENSION pg_cron.', current_database());
     END IF;
+    IF model IS NOT NULL THEN
+        PERFORM movierec._resolve_model(model);
+    END IF;
     EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO id
-        USING 'movierec track performance', schedule, 'SELECT movierec.track_performance()';
+        USING 'movierec track performance', schedule,
+              CASE WHEN model IS NULL THEN 'SELECT movierec.track_performance()'
+                   ELSE format('SELECT movierec.track_performance(%L)', model) END;
     RETURN id;
 END
 $$;
-COMMENT ON FUNCTION movierec.schedule_performance_tracking(text) IS
-    'Create (or replace) the pg_cron job "movierec track performance" that runs track_performance() (default hourly); returns the cron job id.';
+COMMENT ON FUNCTION movierec.schedule_performance_tracking(text, text) IS
+    'Create (or replace) the pg_cron job "movierec track performance" that runs track_performance() (default hourly, all production models); returns the cron job id.';
 
 CREATE FUNCTION movierec.unschedule_performance_tracking() RETURNS boolean
     LANGUAGE plpgsql AS
@@ -341,7 +357,11 @@ $$
 DECLARE
     found_it boolean;
 BEGIN
-    PERFORM movierec._require_pg_cron();
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'scheduled performance tracking needs the pg_cron extension in this database'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Nothing can be scheduled without it.';
+    END IF;
     EXECUTE 'SELECT EXISTS (SELECT 1 FROM cron.job WHERE jobname = $1)' INTO found_it
         USING 'movierec track performance';
     IF NOT found_it THEN
