@@ -122,22 +122,58 @@ beta_cf(double a, double b, double x)
 	return h;
 }
 
-/* Regularized incomplete beta; the fraction converges for x < (a+1)/(a+b+2). */
-double
-MrIncBeta(double a, double b, double x)
+/*
+ * lgamma(a + b) - lgamma(a).  For b = 1/2 and large a (Student t with many
+ * degrees of freedom) the difference of two huge lgamma values would lose
+ * its absolute precision, so it comes from the asymptotic series
+ * Gamma(a + 1/2) / Gamma(a) = sqrt(a) (1 - 1/(8a) + 1/(128a^2)
+ * + 5/(1024a^3) - 21/(32768a^4) + ...).
+ */
+static double
+log_gamma_ratio(double a, double b)
+{
+	if (b == 0.5 && a >= 1e4)
+	{
+		double		r = 1 / a;
+
+		return 0.5 * log(a) + log1p(r * (-1.0 / 8 + r * (1.0 / 128 + r * (5.0 / 1024 - r * 21.0 / 32768))));
+	}
+	return lgamma(a + b) - lgamma(a);
+}
+
+/*
+ * I_x(a, b) given both x and y = 1 - x (a caller that can compute y
+ * without cancellation keeps full precision near x = 1); the fraction
+ * converges fast for x < (a + 1) / (a + b + 2), else use the symmetry.
+ */
+static double
+inc_beta_xy(double a, double b, double x, double y)
 {
 	double		lbt;
 
+	if (x <= 0)
+		return 0;
+	if (y <= 0)
+		return 1;
+	/* log of the larger of x, y from the smaller one: a huge a or b multiplies its error */
+	lbt = log_gamma_ratio(a, b) - lgamma(b) + a * (x > 0.5 ? log1p(-y) : log(x)) +
+		b * (y > 0.5 ? log1p(-x) : log(y));
+	if (x < (a + 1) / (a + b + 2))
+		return exp(lbt) * beta_cf(a, b, x) / a;
+	return 1 - exp(lbt) * beta_cf(b, a, y) / b;
+}
+
+/* Regularized incomplete beta. */
+double
+MrIncBeta(double a, double b, double x)
+{
 	if (isnan(x) || isnan(a) || isnan(b) || a <= 0 || b <= 0)
 		return NAN;
 	if (x <= 0)
 		return 0;
 	if (x >= 1)
 		return 1;
-	lbt = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x);
-	if (x < (a + 1) / (a + b + 2))
-		return exp(lbt) * beta_cf(a, b, x) / a;
-	return 1 - exp(lbt) * beta_cf(b, a, 1 - x) / b;
+	return inc_beta_xy(a, b, x, 1 - x);
 }
 
 /* Q(a, x): series for P when x < a + 1, else the continued fraction. */
@@ -210,7 +246,8 @@ MrStudentTCdf(double t, double df)
 		return t > 0 ? 1 : 0;
 	if (isinf(df))
 		return MrNormalCdf(t);
-	tail = 0.5 * MrIncBeta(df / 2, 0.5, df / (df + t * t));
+	/* x = df / (df + t^2) and 1 - x = t^2 / (df + t^2), both without cancellation */
+	tail = 0.5 * inc_beta_xy(df / 2, 0.5, df / (df + t * t), t * t / (df + t * t));
 	return t > 0 ? 1 - tail : tail;
 }
 
