@@ -46,6 +46,7 @@ _PG_init(void)
 	MrServeInit();
 	MrTrainInit();
 	MrWorkerInit();
+	MrFaultInit();
 	MrExperimentsInit();
 
 	MarkGUCPrefixReserved("movierec");
