@@ -319,6 +319,10 @@ BEGIN
                                           e.bucket_homes);
     UPDATE movierec.experiments x SET variants = nv, bucket_map = newmap, weights_changed_at = now()
      WHERE x.experiment_id = e.experiment_id;
+    IF e.status = 'running' THEN
+        RAISE WARNING 'experiment "%" is running: the users whose buckets moved now see another variant, and the report counts them in the variant of their first exposure', name
+            USING HINT = 'To compare cleanly, stop it and start a new experiment with the new weights.';
+    END IF;
     SELECT count(*) INTO i FROM generate_series(1, 10000) b WHERE e.bucket_map[b] <> newmap[b];
     RETURN jsonb_build_object('buckets_moved', i, 'share_moved', i / 10000.0);
 END
@@ -909,9 +913,8 @@ BEGIN
     END IF;
 
     IF e.kind = 'interleave' THEN
-        SELECT count(DISTINCT x.user_id) INTO total_users FROM movierec.exposures x
+        SELECT count(DISTINCT x.user_id), count(*) INTO total_users, total_exp FROM movierec.exposures x
          WHERE x.experiment_id = e.experiment_id;
-        total_exp := total_exp / 2;
     END IF;
     RETURN jsonb_build_object(
         'experiment', e.name, 'kind', e.kind, 'status', e.status,
