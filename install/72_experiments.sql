@@ -772,51 +772,55 @@ BEGIN
         RAISE EXCEPTION 'tuning_n must be a positive number of users, not %', tuning_n
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass the sample size at which the confidence sequence should be tightest, such as 5000.';
     END IF;
-    SELECT coalesce(jsonb_object_agg(s.variant, to_jsonb(s)), '{}') INTO agg
-      FROM (SELECT u.variant, count(*) AS n, sum(u.exposures) AS exposures,
-                   sum(u.shown) AS shown, sum(u.clicks) AS clicks,
-                   sum(u.plays) AS plays, sum(u.dismisses) AS dismisses, sum(u.rates) AS rates,
-                   sum(u.clicks::float8 * u.clicks) AS cc, sum(u.plays::float8 * u.plays) AS pp,
-                   sum(u.shown::float8 * u.shown) AS ss, sum(u.clicks::float8 * u.shown) AS cs,
-                   sum(u.plays::float8 * u.shown) AS ps,
-                   sum(u.rating_sum) AS rsum, sum(u.rating_sum * u.rating_sum) AS rr,
-                   sum(u.rates::float8 * u.rates) AS nn, sum(u.rating_sum * u.rates) AS rn
-              FROM movierec._experiment_users(e.experiment_id) u
-             GROUP BY u.variant) s;
+    IF e.kind = 'ab' THEN
+        SELECT coalesce(jsonb_object_agg(s.variant, to_jsonb(s)), '{}') INTO agg
+          FROM (SELECT u.variant, count(*) AS n, sum(u.exposures) AS exposures,
+                       sum(u.shown) AS shown, sum(u.clicks) AS clicks,
+                       sum(u.plays) AS plays, sum(u.dismisses) AS dismisses, sum(u.rates) AS rates,
+                       sum(u.clicks::float8 * u.clicks) AS cc, sum(u.plays::float8 * u.plays) AS pp,
+                       sum(u.shown::float8 * u.shown) AS ss, sum(u.clicks::float8 * u.shown) AS cs,
+                       sum(u.plays::float8 * u.shown) AS ps,
+                       sum(u.rating_sum) AS rsum, sum(u.rating_sum * u.rating_sum) AS rr,
+                       sum(u.rates::float8 * u.rates) AS nn, sum(u.rating_sum * u.rates) AS rn
+                  FROM movierec._experiment_users(e.experiment_id) u
+                 GROUP BY u.variant) s;
+    ELSE
+        -- per team: the rows it contributed (paired within users: no A/B test,
+        -- the test is the interleave object); one pass over the rows and events
+        SELECT coalesce(jsonb_object_agg(tm.variant, to_jsonb(tm)), '{}') INTO agg
+          FROM (SELECT z.t AS variant, count(DISTINCT y.user_id) AS n,
+                       count(DISTINCT y.impression_id) AS exposures, count(*) AS shown,
+                       count(*) FILTER (WHERE f.c) AS clicks, count(*) FILTER (WHERE f.p) AS plays,
+                       count(*) FILTER (WHERE f.d) AS dismisses, count(*) FILTER (WHERE f.r) AS rates,
+                       coalesce(sum(f.rv), 0)::float8 AS rsum
+                  FROM movierec.exposures y
+                 CROSS JOIN LATERAL unnest(y.movie_ids, y.teams) AS z(m, t)
+                  LEFT JOIN (SELECT g.impression_id, g.movie_id,
+                                    bool_or(g.event = 'click') AS c, bool_or(g.event = 'play') AS p,
+                                    bool_or(g.event = 'dismiss') AS d, bool_or(g.event = 'rate') AS r,
+                                    (array_agg(g.value ORDER BY g.event_id DESC)
+                                       FILTER (WHERE g.event = 'rate'))[1] AS rv
+                               FROM movierec.feedback g
+                               JOIN movierec.exposures gx ON gx.impression_id = g.impression_id
+                                AND gx.experiment_id = e.experiment_id
+                              GROUP BY 1, 2) f ON f.impression_id = y.impression_id AND f.movie_id = z.m
+                 WHERE y.experiment_id = e.experiment_id
+                 GROUP BY z.t) tm;
+    END IF;
 
     -- per-team figures for interleaving, per-variant for A/B
     i := 0;
     FOR v IN SELECT * FROM jsonb_array_elements(e.variants) LOOP
         i := i + 1;
         weights := weights || coalesce((v->>'weight')::float8, 0.5);
-        IF e.kind = 'ab' THEN
-            SELECT coalesce((a->>'n')::bigint, 0) AS n, coalesce((a->>'exposures')::bigint, 0) AS exposures,
-                   coalesce((a->>'shown')::bigint, 0) AS shown, coalesce((a->>'clicks')::bigint, 0) AS clicks,
-                   coalesce((a->>'plays')::bigint, 0) AS plays, coalesce((a->>'dismisses')::bigint, 0) AS dismisses,
-                   coalesce((a->>'rates')::bigint, 0) AS rates,
-                   (a->>'cc')::float8 AS cc, (a->>'pp')::float8 AS pp, (a->>'ss')::float8 AS ss,
-                   (a->>'cs')::float8 AS cs, (a->>'ps')::float8 AS ps, coalesce((a->>'rsum')::float8, 0) AS rsum,
-                   (a->>'rr')::float8 AS rr, (a->>'nn')::float8 AS nn, (a->>'rn')::float8 AS rn
-              INTO st FROM (SELECT agg->(v->>'name') AS a) q;
-        ELSE
-            -- per team: the rows it contributed (paired within users: no A/B test)
-            SELECT count(DISTINCT x.user_id) AS n, count(DISTINCT x.impression_id) AS exposures,
-                   count(*) AS shown,
-                   count(*) FILTER (WHERE EXISTS (SELECT 1 FROM movierec.feedback f WHERE f.impression_id = x.impression_id AND f.movie_id = x.m AND f.event = 'click')) AS clicks,
-                   count(*) FILTER (WHERE EXISTS (SELECT 1 FROM movierec.feedback f WHERE f.impression_id = x.impression_id AND f.movie_id = x.m AND f.event = 'play')) AS plays,
-                   count(*) FILTER (WHERE EXISTS (SELECT 1 FROM movierec.feedback f WHERE f.impression_id = x.impression_id AND f.movie_id = x.m AND f.event = 'dismiss')) AS dismisses,
-                   count(*) FILTER (WHERE EXISTS (SELECT 1 FROM movierec.feedback f WHERE f.impression_id = x.impression_id AND f.movie_id = x.m AND f.event = 'rate')) AS rates,
-                   NULL::float8 AS cc, NULL::float8 AS pp, NULL::float8 AS ss, NULL::float8 AS cs,
-                   NULL::float8 AS ps,
-                   (SELECT coalesce(sum(f.value), 0)::float8 FROM movierec.feedback f JOIN movierec.exposures y USING (impression_id)
-                     CROSS JOIN LATERAL unnest(y.movie_ids, y.teams) AS z(m, t)
-                     WHERE y.experiment_id = e.experiment_id AND z.m = f.movie_id AND z.t = v->>'name' AND f.event = 'rate') AS rsum,
-                   NULL::float8 AS rr, NULL::float8 AS nn, NULL::float8 AS rn
-              INTO st
-              FROM (SELECT y.impression_id, y.user_id, z.m FROM movierec.exposures y
-                     CROSS JOIN LATERAL unnest(y.movie_ids, y.teams) AS z(m, t)
-                     WHERE y.experiment_id = e.experiment_id AND z.t = v->>'name') x;
-        END IF;
+        SELECT coalesce((a->>'n')::bigint, 0) AS n, coalesce((a->>'exposures')::bigint, 0) AS exposures,
+               coalesce((a->>'shown')::bigint, 0) AS shown, coalesce((a->>'clicks')::bigint, 0) AS clicks,
+               coalesce((a->>'plays')::bigint, 0) AS plays, coalesce((a->>'dismisses')::bigint, 0) AS dismisses,
+               coalesce((a->>'rates')::bigint, 0) AS rates,
+               (a->>'cc')::float8 AS cc, (a->>'pp')::float8 AS pp, (a->>'ss')::float8 AS ss,
+               (a->>'cs')::float8 AS cs, (a->>'ps')::float8 AS ps, coalesce((a->>'rsum')::float8, 0) AS rsum,
+               (a->>'rr')::float8 AS rr, (a->>'nn')::float8 AS nn, (a->>'rn')::float8 AS rn
+          INTO st FROM (SELECT agg->(v->>'name') AS a) q;
         counts := counts || st.n;
         total_users := total_users + st.n;
         total_exp := total_exp + st.exposures;
@@ -893,6 +897,8 @@ BEGIN
               FROM movierec.exposures y
               CROSS JOIN LATERAL unnest(y.movie_ids, y.teams) AS z(m, t)
               JOIN (SELECT DISTINCT f.impression_id, f.movie_id FROM movierec.feedback f
+                      JOIN movierec.exposures fx ON fx.impression_id = f.impression_id
+                       AND fx.experiment_id = e.experiment_id
                      WHERE f.event IN ('click', 'play', 'rate')) f
                 ON f.impression_id = y.impression_id AND f.movie_id = z.m
              WHERE y.experiment_id = e.experiment_id
