@@ -28,6 +28,7 @@ int			mr_blas_threads = 1;
 bool		mr_preloaded = false;
 
 void		_PG_init(void);
+extern void MrExperimentsInit(void);	/* experiments.c */
 
 /* Define settings; hooks that need preloading are installed only then. */
 void
@@ -51,6 +52,7 @@ _PG_init(void)
 	MrFaultInit();
 	MrStatsInit();
 	MrRateLimitInit();
+	MrExperimentsInit();
 
 	MarkGUCPrefixReserved("movierec");
 }
