@@ -19,7 +19,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-#include "stats.h"
+#include "stat_dist.h"
 #include "synth.h"
 
 static int	mr_attribution_window = 86400;

@@ -1,12 +1,12 @@
 /*
- * stats.h: distribution functions for experiment statistics (plain C).
+ * stat_dist.h: distribution functions for experiment statistics (plain C).
  *
  * No PostgreSQL headers: test/unit/stats.c checks these against values
  * computed independently (test/experiments_stats_check.py does the same
  * from SQL).  src/experiments.c exposes them to SQL.
  */
-#ifndef MR_STATS_H
-#define MR_STATS_H
+#ifndef MR_STAT_DIST_H
+#define MR_STAT_DIST_H
 
 #include <stdint.h>
 
@@ -44,4 +44,4 @@ extern uint64_t MrFnv1a64(const char *s, int len);
 /* Bucket 0..9999 of a user in an experiment with this salt. */
 extern int	MrAssignBucket(const char *salt, int salt_len, int64_t user_id);
 
-#endif							/* MR_STATS_H */
+#endif							/* MR_STAT_DIST_H */

@@ -1,5 +1,5 @@
 /*
- * Unit test of the experiment statistics kernel (src/kernels/stats.c):
+ * Unit test of the experiment statistics kernel (src/kernels/stat_dist.c):
  * identities the distribution functions must satisfy (symmetry, closed
  * forms at special parameters, the quantile inverting the CDF, limits),
  * domain edges, the exact binomial test on hand-checked cases, and the
@@ -7,8 +7,8 @@
  * independent implementation is test/integration/experiments_stats.py.
  * Prints TAP.
  */
-// sources: src/kernels/stats.c
-#include "stats.h"
+// sources: src/kernels/stat_dist.c
+#include "stat_dist.h"
 
 #include <math.h>
 #include <stdio.h>

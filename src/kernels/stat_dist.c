@@ -1,5 +1,5 @@
 /*
- * stats.c: the distribution functions behind experiment_report() and the
+ * stat_dist.c: the distribution functions behind experiment_report() and the
  * assignment hash behind assign().
  *
  * Design (doc/experiments.md gives the formulas with their sources):
@@ -25,7 +25,7 @@
  *   mix64 is splitmix64's finalizer (Steele, Lea, Flood 2014).  The
  *   modulo bias is 2^64 mod 10^4 / 2^64 < 1e-15.
  */
-#include "stats.h"
+#include "stat_dist.h"
 
 #include <float.h>
 #include <math.h>
