@@ -43,9 +43,11 @@ SELECT CASE WHEN to_regproc('movierec.create_experiment') IS NULL THEN skip('no 
               '[{"name": "a''; DROP TABLE public.canary; --", "model": "inj_src", "weight": 0.5},
                 {"name": "b", "model": "inj_src", "weight": 0.5}]')$q$,
               'an experiment and variant named with SQL') END;
+SELECT CASE WHEN to_regproc('movierec.create_api_roles') IS NULL THEN NULL
+       ELSE movierec.create_api_roles() END AS api_set_up \gset
 SELECT CASE WHEN to_regproc('movierec.create_account') IS NULL THEN skip('no HTTP API', 1)
-       ELSE lives_ok($q$SELECT movierec.create_account(E'u''; DROP TABLE public.canary; --$$', 'long-enough-password', 9)$q$,
-              'an account named with SQL') END;
+       ELSE throws_ok($q$SELECT movierec.create_account(E'u''; DROP TABLE public.canary; --$$', 'long-enough-password', 9)$q$,
+              '23514', NULL, 'an account named with SQL is refused by the username rule') END;
 SELECT lives_ok($q$SELECT movierec.create_monitor_role(E'r''; DROP TABLE public.canary; --$$')$q$,
                 'a monitoring role named with SQL');
 SELECT is((SELECT count(*)::int FROM pg_roles WHERE rolname = E'r''; DROP TABLE public.canary; --$$'), 1,
