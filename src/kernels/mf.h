@@ -72,6 +72,9 @@ typedef struct MrTrainParams
 	int			use_bias;		/* als/svd: learn biases */
 	int			threads;		/* worker threads a kernel may start */
 	uint64_t	seed;
+	int			burn_in;		/* bayes: sweeps discarded before averaging */
+	int			implicit;		/* bayes: SVD++-style implicit user block */
+	int			implicit_items;	/* bayes: its movie-side counterpart */
 } MrTrainParams;
 
 /* Services a kernel receives from its caller. */
@@ -96,6 +99,8 @@ extern double MrTrainSvd(const MrRatings *r, const MrTrainParams *p,
 						 const MrKernelEnv *env, MrFactors *out);
 extern double MrTrainIals(const MrRatings *r, const MrTrainParams *p,
 						  const MrKernelEnv *env, MrFactors *out);
+extern double MrTrainBayes(const MrRatings *r, const MrTrainParams *p,
+						   const MrKernelEnv *env, MrFactors *out);
 
 /* Bytes a kernel needs beyond MrRatings and MrFactors. */
 extern size_t MrKernelWorkspace(const char *algorithm, const MrRatings *r,

@@ -24,6 +24,8 @@ MrAlgorithmKnown(const char *algorithm)
 	for (i = 0; i < 5; i++)
 		if (strcmp(algorithm, names[i]) == 0)
 			return 1;
+	if (strcmp(algorithm, "bayes") == 0)
+		return 1;
 	return 0;
 }
 
@@ -94,6 +96,18 @@ MrDefaultParams(const char *algorithm, MrTrainParams *p)
 		p->reg_user_bias = 0;
 		p->reg_item_bias = 0;
 	}
+	else if (strcmp(algorithm, "bayes") == 0)
+	{
+		/* Gibbs sweeps; the priors are learned (kern_bayes.c, doc/algorithms.md) */
+		p->factors = 10;
+		p->iterations = 200;
+		p->burn_in = 20;
+		p->implicit = 1;
+		p->init_std = 0.1;
+		p->regularization = 0;
+		p->reg_user_bias = 0;
+		p->reg_item_bias = 0;
+	}
 }
 
 /* See mf_defaults.h. */
@@ -119,5 +133,7 @@ MrKernelWorkspace(const char *algorithm, const MrRatings *r,
 		return MrSvdWorkspace(r, p);
 	if (strcmp(algorithm, "ials") == 0)
 		return MrIalsWorkspace(r, p);
+	if (strcmp(algorithm, "bayes") == 0)
+		return MrBayesWorkspaceDefault(r, p);
 	return 0;
 }
