@@ -63,7 +63,6 @@
 #include <math.h>
 #include <string.h>
 
-#define MR_BAYES_CHUNK 256
 
 /* Hyperprior constants (myFM's defaults). */
 #define MR_BAYES_A0 1.0
@@ -127,7 +126,7 @@ typedef struct BayesHalf
 static size_t
 bayes_thread_floats(int d)
 {
-	return (size_t) MR_BAYES_CHUNK * d + MR_BAYES_CHUNK + (size_t) d * d + 2 * (size_t) d;
+	return MR_BAYES_THREAD_FLOATS(d);
 }
 
 /* A generator for one row of one half-sweep, independent of threads. */
@@ -452,40 +451,6 @@ bayes_implicit_step(BayesSide *me, int d, double alpha, BayesScratch *sc,
 		for (f = 0; f < d; f++)
 			yj[f] += sc->ynew[f];
 	}
-}
-
-/* Floats one side's implicit block needs (Y, O, E, gram, zt, s). */
-static size_t
-bayes_block_floats(size_t n, size_t ny, size_t d)
-{
-	return ny * d + 2 * n * d + n * d * d + n * d + n;
-}
-
-/* See kern_bayes.h. */
-size_t
-MrBayesWorkspace(const MrRatings *r, const MrTrainParams *p, int64_t nnz_imp)
-{
-	size_t		d = (size_t) p->factors + (p->use_bias != 0);
-	int			threads = MrThreadCount(p->threads);
-	size_t		rows = (size_t) r->n_users + r->n_items;
-	size_t		n = (size_t) threads * (sizeof(float) * bayes_thread_floats((int) d) + sizeof(float *));
-
-	/* the chain's rows, running sums of the averaged rows, per-movie residuals */
-	n += (sizeof(float) + sizeof(double)) * rows * d + sizeof(double) * ((size_t) r->n_items + 1);
-	if (p->implicit)
-		n += sizeof(float) * bayes_block_floats(r->n_users, r->n_items, d);
-	if (p->implicit_items)
-		n += sizeof(float) * bayes_block_floats(r->n_items, r->n_users, d);
-	n += sizeof(float) * (d * d + 4 * d) + sizeof(double) * 16 * (d + 1);
-	(void) nnz_imp;
-	return n;
-}
-
-/* Workspace bytes of bayes with the training ratings as implicit sets. */
-size_t
-MrBayesWorkspaceDefault(const MrRatings *r, const MrTrainParams *p)
-{
-	return MrBayesWorkspace(r, p, r->nnz);
 }
 
 /* See mf.h: bayes with the training ratings as the implicit sets. */

@@ -31,9 +31,17 @@ extern double MrTrainBayesImplicit(const MrRatings *r, const MrRatings *imp,
 								   const MrTrainParams *p, const MrKernelEnv *env,
 								   MrFactors *out, MrBayesStats *stats);
 
-/* Workspace bytes of MrTrainBayesImplicit for nnz_imp implicit entries. */
-extern size_t MrBayesWorkspace(const MrRatings *r, const MrTrainParams *p,
-							   int64_t nnz_imp);
+/* Ratings gathered per ssyrk call, and one thread's workspace in floats. */
+#define MR_BAYES_CHUNK 256
+#define MR_BAYES_THREAD_FLOATS(d) \
+	((size_t) MR_BAYES_CHUNK * (d) + MR_BAYES_CHUNK + (size_t) (d) * (d) + 2 * (size_t) (d))
+
+/*
+ * Workspace bytes of MrTrainBayesImplicit (mf_defaults.c, so that every
+ * kernel's test links without this file); the implicit pattern itself is
+ * the caller's.
+ */
+extern size_t MrBayesWorkspace(const MrRatings *r, const MrTrainParams *p);
 
 /*
  * Test-only: when set, called after every kept sweep with the sample's

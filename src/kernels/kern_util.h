@@ -53,6 +53,5 @@ extern double MrTrainRmse(const MrRatings *r, const MrFactors *f);
 extern size_t MrAlsWorkspace(const MrRatings *r, const MrTrainParams *p);
 extern size_t MrSvdWorkspace(const MrRatings *r, const MrTrainParams *p);
 extern size_t MrIalsWorkspace(const MrRatings *r, const MrTrainParams *p);
-extern size_t MrBayesWorkspaceDefault(const MrRatings *r, const MrTrainParams *p);
 
 #endif							/* MR_KERN_UTIL_H */

@@ -9,6 +9,7 @@
  */
 #include "mf_defaults.h"
 #include "kern_util.h"
+#include "kern_bayes.h"
 
 #include <string.h>
 
@@ -134,6 +135,27 @@ MrKernelWorkspace(const char *algorithm, const MrRatings *r,
 	if (strcmp(algorithm, "ials") == 0)
 		return MrIalsWorkspace(r, p);
 	if (strcmp(algorithm, "bayes") == 0)
-		return MrBayesWorkspaceDefault(r, p);
+		return MrBayesWorkspace(r, p);
 	return 0;
+}
+
+/* See kern_bayes.h: the arrays MrTrainBayesImplicit allocates. */
+size_t
+MrBayesWorkspace(const MrRatings *r, const MrTrainParams *p)
+{
+	size_t		d = (size_t) p->factors + (p->use_bias != 0);
+	int			threads = MrThreadCount(p->threads);
+	size_t		nu = (size_t) r->n_users,
+				ni = (size_t) r->n_items;
+	size_t		n = (size_t) threads * (sizeof(float) * MR_BAYES_THREAD_FLOATS(d) + sizeof(float *));
+
+	/* the chain's rows X, running sums of the averaged rows, residuals */
+	n += (sizeof(float) + sizeof(double)) * (nu + ni) * d + sizeof(double) * (ni + 1);
+	/* an implicit block: Y, O, E, Z'Z and Z't per row, scales */
+	if (p->implicit)
+		n += sizeof(float) * (ni * d + 2 * nu * d + nu * d * d + nu * d + nu);
+	if (p->implicit_items)
+		n += sizeof(float) * (nu * d + 2 * ni * d + ni * d * d + ni * d + ni);
+	n += sizeof(float) * (d * d + 4 * d) + sizeof(double) * 16 * (d + 1);
+	return n;
 }
