@@ -194,8 +194,6 @@ bench_train(const char *algo, const MrRatings *r, const MrTrainParams *p, MrFact
 		return MrTrainSvd(r, p, &bench_env, f);
 	if (strcmp(algo, "ials") == 0)
 		return MrTrainIals(r, p, &bench_env, f);
-	if (strcmp(algo, "bayes") == 0)
-		return MrTrainBayes(r, p, &bench_env, f);
 	fprintf(stderr, "unknown algorithm %s\n", algo);
 	exit(2);
 }
