@@ -104,6 +104,7 @@ MrDefaultParams(const char *algorithm, MrTrainParams *p)
 		p->iterations = 200;
 		p->burn_in = 20;
 		p->implicit = 1;
+		p->implicit_items = 1;
 		p->init_std = 0.1;
 		p->regularization = 0;
 		p->reg_user_bias = 0;
