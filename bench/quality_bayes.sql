@@ -25,6 +25,7 @@ BEGIN
     EXECUTE format('COPY mlb.%I FROM %L', name || '_test', dir || '/ml-100k/' || name || '.test');
 END;
 $$;
+CREATE TABLE mlb.loaded AS
 SELECT mlb.load_split(s, :'mldir') FROM unnest(ARRAY['u1', 'u2', 'u3', 'u4', 'u5', 'ua', 'ub']) s;
 CREATE TABLE mlb.split_rows AS
 SELECT * FROM movierec.split('mlb.ml100k', 'hash') UNION ALL SELECT * FROM movierec.split('mlb.mlsmall', 'hash');
@@ -49,15 +50,15 @@ BEGIN
 END;
 $$;
 \if :{?quick}
-SELECT mlb.run('ml100k', s, 'bayes', format('mlb.%s_base', s)::regclass, format('mlb.%s_test', s)::regclass, 'mlb.ml100k')
+CREATE TABLE mlb.done1 AS SELECT mlb.run('ml100k', s, 'bayes', format('mlb.%s_base', s)::regclass, format('mlb.%s_test', s)::regclass, 'mlb.ml100k')
 FROM unnest(ARRAY['u1', 'u2', 'u3', 'u4', 'u5']) s;
-SELECT mlb.run(d, 'hash', 'bayes', format('mlb.%s_train', d)::regclass, format('mlb.%s_test', d)::regclass,
+CREATE TABLE mlb.done2 AS SELECT mlb.run(d, 'hash', 'bayes', format('mlb.%s_train', d)::regclass, format('mlb.%s_test', d)::regclass,
                format('mlb.%s', d)::regclass)
 FROM unnest(ARRAY['ml100k', 'mlsmall']) d;
 \else
-SELECT mlb.run('ml100k', s, a, format('mlb.%s_base', s)::regclass, format('mlb.%s_test', s)::regclass, 'mlb.ml100k')
+CREATE TABLE mlb.done1 AS SELECT mlb.run('ml100k', s, a, format('mlb.%s_base', s)::regclass, format('mlb.%s_test', s)::regclass, 'mlb.ml100k')
 FROM unnest(ARRAY['u1', 'u2', 'u3', 'u4', 'u5', 'ua', 'ub']) s, unnest(ARRAY['bayes', 'als']) a;
-SELECT mlb.run(d, 'hash', a, format('mlb.%s_train', d)::regclass, format('mlb.%s_test', d)::regclass,
+CREATE TABLE mlb.done2 AS SELECT mlb.run(d, 'hash', a, format('mlb.%s_train', d)::regclass, format('mlb.%s_test', d)::regclass,
                format('mlb.%s', d)::regclass)
 FROM unnest(ARRAY['ml100k', 'mlsmall']) d, unnest(ARRAY['bayes', 'als']) a;
 \endif
