@@ -25,8 +25,10 @@ BEGIN
     EXECUTE format('COPY mlb.%I FROM %L', name || '_test', dir || '/ml-100k/' || name || '.test');
 END;
 $$;
-CREATE TABLE mlb.loaded AS
-SELECT mlb.load_split(s, :'mldir') FROM unnest(ARRAY['u1', 'u2', 'u3', 'u4', 'u5', 'ua', 'ub']) s;
+SELECT set_config('mlb.dir', :'mldir', false) IS NULL AS unset \gset
+DO $$ BEGIN
+    PERFORM mlb.load_split(s, current_setting('mlb.dir')) FROM unnest(ARRAY['u1', 'u2', 'u3', 'u4', 'u5', 'ua', 'ub']) s;
+END $$;
 CREATE TABLE mlb.split_rows AS
 SELECT * FROM movierec.split('mlb.ml100k', 'hash') UNION ALL SELECT * FROM movierec.split('mlb.mlsmall', 'hash');
 ANALYZE;
@@ -49,17 +51,20 @@ BEGIN
                                     extract(epoch FROM t1 - t0));
 END;
 $$;
-\if :{?quick}
-CREATE TABLE mlb.done1 AS SELECT mlb.run('ml100k', s, 'bayes', format('mlb.%s_base', s)::regclass, format('mlb.%s_test', s)::regclass, 'mlb.ml100k')
-FROM unnest(ARRAY['u1', 'u2', 'u3', 'u4', 'u5']) s;
-CREATE TABLE mlb.done2 AS SELECT mlb.run(d, 'hash', 'bayes', format('mlb.%s_train', d)::regclass, format('mlb.%s_test', d)::regclass,
-               format('mlb.%s', d)::regclass)
-FROM unnest(ARRAY['ml100k', 'mlsmall']) d;
-\else
-CREATE TABLE mlb.done1 AS SELECT mlb.run('ml100k', s, a, format('mlb.%s_base', s)::regclass, format('mlb.%s_test', s)::regclass, 'mlb.ml100k')
-FROM unnest(ARRAY['u1', 'u2', 'u3', 'u4', 'u5', 'ua', 'ub']) s, unnest(ARRAY['bayes', 'als']) a;
-CREATE TABLE mlb.done2 AS SELECT mlb.run(d, 'hash', a, format('mlb.%s_train', d)::regclass, format('mlb.%s_test', d)::regclass,
-               format('mlb.%s', d)::regclass)
-FROM unnest(ARRAY['ml100k', 'mlsmall']) d, unnest(ARRAY['bayes', 'als']) a;
-\endif
+SELECT set_config('mlb.quick', :{?quick}::text, false) IS NULL AS unset \gset
+DO $$
+DECLARE
+    quick boolean := current_setting('mlb.quick')::boolean;
+    algos text[] := CASE WHEN quick THEN ARRAY['bayes'] ELSE ARRAY['bayes', 'als'] END;
+    splits text[] := CASE WHEN quick THEN ARRAY['u1', 'u2', 'u3', 'u4', 'u5']
+                          ELSE ARRAY['u1', 'u2', 'u3', 'u4', 'u5', 'ua', 'ub'] END;
+BEGIN
+    PERFORM mlb.run('ml100k', s, a, format('mlb.%s_base', s)::regclass, format('mlb.%s_test', s)::regclass,
+                    'mlb.ml100k')
+    FROM unnest(splits) s, unnest(algos) a;
+    PERFORM mlb.run(d, 'hash', a, format('mlb.%s_train', d)::regclass, format('mlb.%s_test', d)::regclass,
+                    format('mlb.%s', d)::regclass)
+    FROM unnest(ARRAY['ml100k', 'mlsmall']) d, unnest(algos) a;
+END;
+$$;
 RESET client_min_messages;
