@@ -329,6 +329,19 @@ run(const char *split, const MrTrainParams *p, double *secs)
 		sse += (pred - te.r[x]) * (pred - te.r[x]);
 	}
 	if (bench_verbose)
+	{
+		uint64_t	h = 1469598103934665603ULL;
+		const unsigned char *b[4] = {(const unsigned char *) f->P, (const unsigned char *) f->Q,
+		(const unsigned char *) f->user_bias, (const unsigned char *) f->item_bias};
+		size_t		len[4] = {sizeof(float) * nu * f->k, sizeof(float) * ni * f->k,
+		sizeof(float) * nu, sizeof(float) * ni};
+
+		for (int q = 0; q < 4; q++)
+			for (size_t z = 0; z < len[q]; z++)
+				h = (h ^ b[q][z]) * 1099511628211ULL;
+		fprintf(stderr, "  %s: factors checksum %016llx\n", split, (unsigned long long) h);
+	}
+	if (bench_verbose)
 		fprintf(stderr, "  %s: noise %.4f foldin_reg %.4f foldin_reg_bias %.4f samples %d\n",
 				split, st.noise_std, st.foldin_reg, st.foldin_reg_bias, st.samples);
 	bench_free_ratings(r);
