@@ -1,58 +1,63 @@
 /*
  * kern_bayes.c: Bayesian matrix factorization by Gibbs sampling (bayes).
  *
- * Design.  The model (Salakhutdinov and Mnih 2008, with biases, and the
- * SVD++ implicit block as in Rendle, Zhang and Koren 2019) is
+ * Design.  The model (Salakhutdinov and Mnih 2008, with biases and the
+ * SVD++ implicit blocks run as in Rendle, Zhang and Koren 2019) is
  *
- *     r_ui ~ N(mu + b_u + c_i + (p_u + s_u sum_{j in N(u)} y_j) . q_i, 1/alpha)
+ *     r_ui ~ N(mu + E_u,bias + E_i,bias + E_u[0..k) . E_i[0..k), 1/alpha)
  *
- * with mu the global mean (fixed), N(u) the movies user u rated (the
- * implicit set, optionally taken from more ratings than the explicit ones:
- * kern_bayes.h) and s_u = |N(u)|^-1/2.  Every block has a prior with a
- * hyperprior, as in myFM: the rows of a block (user factors p and user
- * bias b, movie factors q and bias c, implicit factors y) are
- * N(m_f, 1/lambda_f) per dimension f, with the Normal-Gamma hyperprior
- * m_f ~ N(0, 1/(gamma0 lambda_f)), lambda_f ~ Gamma(a0, b0), and the noise
- * precision alpha ~ Gamma(a0, b0); a0 = b0 = gamma0 = 1.  So nothing is
- * tuned but the size (factors) and the length (iterations, burn_in) of
- * the chain.
+ * with
+ *     E_u = [p_u, b_u] + s_u sum_{j in N(u)} y_j      (user block)
+ *     E_i = [q_i, c_i] + s_i sum_{v in M(i)} z_v      (movie block)
+ *
+ * The rows carry d = k + 1 numbers (k without biases), N(u) is the set of
+ * movies user u rated and M(i) the users who rated movie i (the implicit
+ * pattern, optionally taken from more pairs than the explicit ratings:
+ * kern_bayes.h), s = |set|^-1/2, and y_j, z_v have d numbers too (the
+ * last one an implicit bias weight).  mu, the global mean, is fixed.
+ * Every block's rows ([p, b], [q, c], y, z) are N(m_f, 1/lambda_f) per
+ * dimension f with the Normal-Gamma hyperprior of myFM: m_f ~ N(0,
+ * 1/(gamma0 lambda_f)), lambda_f ~ Gamma(a0, b0); the noise precision is
+ * alpha ~ Gamma(a0, b0); a0 = b0 = gamma0 = 1.  Nothing is tuned but the
+ * size (factors) and the length (iterations, burn_in) of the chain.
  *
  * One sweep draws every unknown once from its conditional:
- *   1. each user's w = [p_u, b_u] (d = k + 1 unknowns) from the Gaussian
- *      with precision A = alpha Z'Z + diag(lambda) and mean
- *      A^-1 (alpha Z'(t - Z [o_u; 0]) + lambda m), where the rows of Z are
- *      [q_i, 1], t = r - mu - c_i and o_u = s_u sum y_j.  Z'Z and Z't are
+ *   1. each user's X_u = [p_u, b_u] from the Gaussian with precision
+ *      A = alpha Z'Z + diag(lambda) and mean A^-1 (alpha Z'(t - Z o_u) +
+ *      lambda m), the rows of Z being [E_i(0..k), 1], t = r - mu - E_i,bias
+ *      and o_u = E_u - X_u the user's implicit offset.  Z'Z and Z't are
  *      accumulated exactly as in kern_als.c (gathered chunks, ssyrk and
  *      sgemv), A is factored by LAPACK spotrf, and the draw is
- *      w = L^-T (L^-1 rhs + e) with e ~ N(0, I), which has covariance A^-1;
- *   2. (implicit block) each y_j in turn, given everything else: its
- *      precision is lambda_y + alpha sum_{u: j in N(u)} s_u^2 G_u and its
- *      mean comes from the same users' residual sums, where G_u = Z'Z and
- *      h_u = Z't are kept from step 1 (n_users d^2 floats), so the step
- *      costs sum_j |M(j)| k^2 and never rereads ratings.  The y_j are
- *      coupled through shared users, so this step is sequential (one
- *      thread): a parallel draw would not be a Gibbs sampler;
- *   3. each movie's [q_i, c_i] as in step 1, against the users' effective
- *      vectors p_u + o_u; the squared residuals of this step give
- *   4. alpha | SSE and every block's (m_f, lambda_f) | its rows.
- * The prediction averages over the sweeps after burn_in.  What is stored
- * is the average of each row: user vector p_u + o_u (the implicit block
- * folded in, so serving is the ordinary mu + b_u + c_i + x_u . q_i),
- * biases and movie vectors.  The average of the rows equals the average of
- * the predictions up to the posterior covariance of p_u and q_i; the chain
- * does not wander between rotations of the factors in practice, and
- * doc/algorithms.md measures the difference.
+ *      w = L^-T (L^-1 rhs + e) with e ~ N(0, I), whose covariance is A^-1;
+ *   2. (user block) each y_j in turn given everything else: precision
+ *      lambda_y + alpha sum_{u: j in N(u)} s_u^2 G_u and the matching
+ *      residual sums, where G_u = Z'Z and h_u = Z't are kept from step 1
+ *      (n_users d^2 floats), so the step costs sum_j |M(j)| 2 d^2 and
+ *      never rereads ratings.  The y_j share users, so this step is
+ *      sequential (one thread): a parallel draw would not be Gibbs;
+ *   3. each movie's [q_i, c_i] as in step 1, against the users' E_u, and
+ *      (movie block) each z_v in turn, the mirror image of step 2;
+ *   4. alpha given the residuals of the current state (one pass over the
+ *      ratings) and every block's (m_f, lambda_f) given its rows.
+ * The model stored is the average over the sweeps after burn_in of E_u
+ * and E_i: implicit blocks folded in, so serving is the ordinary
+ * mu + b_u + b_i + x_u . q_i.  Averaging the rows instead of the
+ * predictions ignores the posterior covariance of E_u and E_i; on the
+ * MovieLens training parts both give the same RMSE within 0.002
+ * (bench/bayes_eval prints both; the chain does not wander between
+ * rotations of the factors).  The run
+ * also reports (MrBayesStats) the ridge that fold-in should use.
  *
- * Cost per sweep: like one ALS iteration (nnz d^2 + (users + movies) d^3/3)
- * plus, with the implicit block, nnz_implicit k^2 on one thread.
+ * Cost per sweep: like one ALS iteration (nnz d^2 + (users + movies)
+ * d^3/3) plus, per implicit block, 2 nnz_implicit d^2 on one thread.
  *
  * Threads and determinism.  Steps 1 and 3 are split among params->threads
  * pthreads (kern_util.c); each row draws its noise from its own stream,
  * seeded from (seed, sweep, side, row), and writes only its own output, so
- * the chain is bitwise identical for any thread count.  Steps 2 and 4 run
- * on the calling thread with one stream per sweep.  env->check runs between
- * blocks of rows and env->progress once per sweep (with the training RMSE
- * of the current sample).
+ * the chain is bitwise identical for any thread count.  The sequential
+ * steps use one stream per sweep.  env->check runs between blocks of rows
+ * and every 4096 implicit rows, env->progress once per sweep (with the
+ * training RMSE of the current sample).
  *
  * The caller must have loaded BLAS (MrBlasLoad() returned NULL).
  */
