@@ -33,7 +33,7 @@ CREATE TEMP TABLE cv AS SELECT movierec.cross_validate('bayes', '{"iterations": 
 CREATE TEMP TABLE gs AS SELECT * FROM movierec.grid_search('bayes', '{"factors": [2, 8], "iterations": [20]}', 'public.bq', 2);
 RESET client_min_messages;
 
-SELECT plan(20);
+SELECT plan(22);
 
 SELECT is(movierec.default_params('bayes'),
           '{"burn_in": 20, "factors": 10, "implicit": true, "implicit_items": true, "init_std": 0.1,
@@ -91,5 +91,9 @@ SELECT throws_ok($$SELECT movierec.train('x', 'bayes', '{"implicit_source": 3}',
 SELECT ok((SELECT g ? 'promote' AND (g->>'candidate')::float8 < (g->>'baseline')::float8
            FROM movierec.promotion_gate('bq bayes', 'bayes', '{"iterations": 20}', 'public.bq') g),
           'the promotion gate trains a bayes candidate and it beats the gate''s baseline');
+SELECT movierec.promote(b1) IS NOT NULL AS promoted FROM ids \gset
+SELECT is(:'promoted' || ':' || (SELECT stage FROM movierec.models, ids WHERE model_id = b1), 't:production',
+          'a bayes model is promoted through the registry');
+SELECT is(movierec.predict(7, 11), movierec.predict(7, 11, 'bq bayes'), 'and then serves as the production model');
 SELECT * FROM finish();
 ROLLBACK;
