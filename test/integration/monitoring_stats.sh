@@ -61,8 +61,11 @@ tap_is "recommend, fold_in path (rated after training): 1 call" "$(row st_als re
 tap_is "predict counts one row" "$(row st_als predict model)" "1/1/0"
 tap_is "similar_movies" "$(row st_als similar_movies model)" "1/3/0"
 tap_is "errors before a model resolves count under model none" "$(row none recommend none)" "2/0/2"
-tap_is "cache: loaded twice (the update invalidated the first)" \
-  "$(q "SELECT sum(cache_loads) || '/' || sum(cache_invalidations) FROM serving_stats WHERE model = 'st_als'")" "2/1"
+# (autovacuum's analyze of models or item_factors invalidates too: each
+# invalidation of the one cached model means one more load)
+tap_is "cache: the update invalidated the cached model, and every invalidation cost one load" \
+  "$(q "SELECT sum(cache_invalidations) >= 1 AND sum(cache_loads) = sum(cache_invalidations) + 1
+          FROM serving_stats WHERE model = 'st_als'")" "t"
 tap_is "latency histogram: cumulative, its last bucket (10 s) holds every call" \
   "$(q "SELECT bool_and(bucket_count[19] = calls AND bucket_le[1] = 1e-5 AND bucket_le[19] = 10
                       AND total_seconds > 0 AND bucket_count[1] <= bucket_count[10]) FROM serving_stats WHERE model = 'st_als'")" "t"
