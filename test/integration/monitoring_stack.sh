@@ -27,9 +27,10 @@ PIDS=()
 LOOP=
 created_role=0
 cleanup() {
-  [ -n "$LOOP" ] && { kill "$LOOP" 2>/dev/null; wait "$LOOP" 2>/dev/null; }
+  # the traffic loop finishes its round and stops (no psql left behind)
+  [ -n "$LOOP" ] && { touch "$T/stop"; wait "$LOOP" 2>/dev/null; }
   mon_stop "${PIDS[@]}"
-  "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1
+  "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
   [ "$created_role" = 1 ] && "${PSQL[@]}" -d postgres -c "DROP ROLE IF EXISTS movierec_monitor" >/dev/null 2>&1
   true
 }
@@ -47,7 +48,7 @@ done
 
 # traffic in the background for the whole test
 (
-  while :; do
+  while [ ! -e "$T/stop" ]; do
     for f in "$ROOT"/test/integration/monitoring.d/*.loop.sql; do "${PSQL[@]}" -f "$f" >/dev/null 2>&1; done
     sleep 0.3
   done
