@@ -140,7 +140,7 @@ rmse=$("${PSQL[@]}" -c "SELECT round(rmse::numeric, 3) FROM movierec.model_gauge
 tap_ok "a production model with RMSE > 1.0 is registered (RMSE $rmse)" awk -v r="$rmse" 'BEGIN { exit !(r > 1.0) }'
 exposed=0
 for _ in $(seq 1 20); do
-  curl -fsS "http://127.0.0.1:$EP/metrics" | grep -qE '^movierec_model_rmse\{model="mon_bad",server="[^"]*",stage="production"\} [1-9]' && { exposed=1; break; }
+  curl -fsS "http://127.0.0.1:$EP/metrics" 2>/dev/null | grep -qE '^movierec_model_rmse\{model="mon_bad",server="[^"]*",stage="production"\} [1-9]' && { exposed=1; break; }
   sleep 0.5
 done
 tap_is "the exporter exposes it" "$exposed" 1
