@@ -34,8 +34,11 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# header dependencies (PGXS tracks none unless PostgreSQL was built with them)
-override CPPFLAGS += -MMD -MP
+# header dependencies (PGXS tracks none unless PostgreSQL was built with them).
+# Only for the .o files: the LLVM bitcode rule compiles the same sources to
+# .bc with the same CPPFLAGS, and its NAME.d, naming only NAME.bc, would
+# overwrite the object's and leave the .o stale after a header change.
+$(OBJS): override CPPFLAGS += -MMD -MP
 -include $(OBJS:.o=.d)
 
 movierec--$(EXTVERSION).sql: $(PARTS)
@@ -46,7 +49,7 @@ movierec--0.1--0.2.sql: $(PARTS)
 	    '\echo Use "ALTER EXTENSION movierec UPDATE" to load this file. \quit'; \
 	  for p in $(PARTS_0_2); do cat $$p; done; } > $@
 
-.PHONY: test demo stop deps
+.PHONY: test demo stop deps check-valgrind
 # The README's test command: installs missing packages, builds, installs,
 # runs every suite against a throwaway cluster, prints "N passed, N failed".
 test:
@@ -58,6 +61,10 @@ demo:
 
 stop:
 	bash scripts/demo.sh stop
+
+# The pg_regress suite once with the server under valgrind memcheck.
+check-valgrind:
+	bash test/valgrind.sh
 
 deps:
 	bash scripts/deps.sh

@@ -27,10 +27,9 @@ PIDS=()
 LOOP=
 created_role=0
 cleanup() {
-  # the traffic loop finishes its round and stops (no psql left behind)
-  [ -n "$LOOP" ] && { touch "$T/stop"; wait "$LOOP" 2>/dev/null; }
+  [ -n "$LOOP" ] && { kill "$LOOP" 2>/dev/null; wait "$LOOP" 2>/dev/null; }
   mon_stop "${PIDS[@]}"
-  "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+  "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1
   [ "$created_role" = 1 ] && "${PSQL[@]}" -d postgres -c "DROP ROLE IF EXISTS movierec_monitor" >/dev/null 2>&1
   true
 }
@@ -48,7 +47,7 @@ done
 
 # traffic in the background for the whole test
 (
-  while [ ! -e "$T/stop" ]; do
+  while :; do
     for f in "$ROOT"/test/integration/monitoring.d/*.loop.sql; do "${PSQL[@]}" -f "$f" >/dev/null 2>&1; done
     sleep 0.3
   done
@@ -128,11 +127,11 @@ tap_ok "every dashboard passes its JSON checks and every panel query returns dat
 tap_is "HighModelError is quiet while production RMSE is below 1.0" "$(promql 'ALERTS{alertname="HighModelError"}')" 0
 "${PSQL[@]}" >/dev/null 2>"$T/bad.log" <<'SQL' || { sed 's/^/# /' "$T/bad.log"; }
 SET search_path TO movierec, public;
--- trained on a copy: the traffic loop keeps adding ratings, and evaluate()
--- refuses a model whose training source changed
-CREATE TABLE mon_static AS SELECT user_id, movie_id, rating FROM ratings;
-SELECT train('mon_bad', 'baseline', '{}', 'mon_static') AS bad \gset
-CREATE TABLE mon_flipped AS SELECT user_id, movie_id, 6 - rating AS rating FROM mon_static;
+-- trained on a copy: the background traffic keeps adding ratings, and
+-- evaluate() refuses a model whose training source has changed
+CREATE TABLE mon_bad_src AS SELECT user_id, movie_id, rating FROM ratings;
+SELECT train('mon_bad', 'baseline', '{}', 'mon_bad_src') AS bad \gset
+CREATE TABLE mon_flipped AS SELECT user_id, movie_id, 6 - rating AS rating FROM mon_bad_src;
 SELECT evaluate(:bad, 'mon_flipped');
 SELECT promote(:bad);
 SQL
@@ -140,7 +139,7 @@ rmse=$("${PSQL[@]}" -c "SELECT round(rmse::numeric, 3) FROM movierec.model_gauge
 tap_ok "a production model with RMSE > 1.0 is registered (RMSE $rmse)" awk -v r="$rmse" 'BEGIN { exit !(r > 1.0) }'
 exposed=0
 for _ in $(seq 1 20); do
-  curl -fsS "http://127.0.0.1:$EP/metrics" 2>/dev/null | grep -qE '^movierec_model_rmse\{model="mon_bad",server="[^"]*",stage="production"\} [1-9]' && { exposed=1; break; }
+  curl -fsS "http://127.0.0.1:$EP/metrics" | grep -qE '^movierec_model_rmse\{model="mon_bad",server="[^"]*",stage="production"\} [1-9]' && { exposed=1; break; }
   sleep 0.5
 done
 tap_is "the exporter exposes it" "$exposed" 1
