@@ -70,6 +70,12 @@ tap_is "latency histogram: cumulative, its last bucket (10 s) holds every call" 
   "$(q "SELECT bool_and(bucket_count[19] = calls AND bucket_le[1] = 1e-5 AND bucket_le[19] = 10
                       AND total_seconds > 0 AND bucket_count[1] <= bucket_count[10]) FROM serving_stats WHERE model = 'st_als'")" "t"
 
+# a movie new since training, rated by 20 of the model's users, is folded in
+q "INSERT INTO movies VALUES (5000, 'New movie (2026)', 2026, '{}');
+   INSERT INTO ratings SELECT u, 5000, 4, now() FROM generate_series(30, 49) u;
+   SELECT count(*) FROM similar_movies(5000, 3, 'st_als');" >/dev/null || exit 1
+tap_is "similar_movies of a folded-in movie counts under path folded_item" "$(row st_als similar_movies folded_item)" "1/3/0"
+
 # privileges: the monitoring role reads the views, not the tables
 q "SELECT movierec.create_monitor_role('$MON')" >/dev/null || exit 1
 mon() { "$BINDIR/psql" -qXAt -U "$MON" -d "$DB" -c "$1" 2>&1; }
