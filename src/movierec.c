@@ -50,6 +50,7 @@ _PG_init(void)
 	MrWorkerInit();
 	MrFaultInit();
 	MrStatsInit();
+	MrRateLimitInit();
 
 	MarkGUCPrefixReserved("movierec");
 }
