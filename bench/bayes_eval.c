@@ -15,6 +15,7 @@
  * split and their mean, and the training seconds.
  */
 #include "kernels_common.h"
+#include "ratings_file.h"
 #include "kern_bayes.h"
 #include "mf_defaults.h"
 #include "kern_util.h"
@@ -22,114 +23,11 @@
 
 #include <math.h>
 
-typedef struct Trip
-{
-	int64_t		n,
-				cap;
-	int64_t    *u,
-			   *i;
-	float	   *r;
-} Trip;
-
-/* Append one rating. */
-static void
-add(Trip *t, int64_t u, int64_t i, float r)
-{
-	if (t->n == t->cap)
-	{
-		t->cap = t->cap ? 2 * t->cap : 1 << 16;
-		t->u = realloc(t->u, sizeof(int64_t) * t->cap);
-		t->i = realloc(t->i, sizeof(int64_t) * t->cap);
-		t->r = realloc(t->r, sizeof(float) * t->cap);
-	}
-	t->u[t->n] = u;
-	t->i[t->n] = i;
-	t->r[t->n++] = r;
-}
-
-/* Read "u sep i sep r ..." lines (a header line is skipped). */
-static void
-readf(const char *path, char sep, Trip *t)
-{
-	FILE	   *f = fopen(path, "r");
-	char		line[512];
-
-	if (f == NULL)
-	{
-		perror(path);
-		exit(2);
-	}
-	while (fgets(line, sizeof(line), f))
-	{
-		char	   *a = line,
-				   *b;
-		long long	u,
-					i;
-		double		r;
-
-		u = strtoll(a, &b, 10);
-		if (b == a || *b != sep)
-			continue;
-		a = b + 1;
-		i = strtoll(a, &b, 10);
-		a = b + 1;
-		r = strtod(a, &b);
-		add(t, u, i, (float) r);
-	}
-	fclose(f);
-}
-
-/* The hash rule with multiplier mult. */
+/* The hash split with multiplier mult: true if (u, i) is a test rating. */
 static int
 hash_test(int64_t u, int64_t i, int64_t mult)
 {
 	return ((u * 100003 + i) * mult) % 2147483647 % 5 == 0;
-}
-
-static int64_t
-find(const int64_t *v, int32_t n, int64_t x)
-{
-	int32_t		lo = 0,
-				hi = n - 1;
-
-	while (lo <= hi)
-	{
-		int32_t		m = (lo + hi) / 2;
-
-		if (v[m] == x)
-			return m;
-		if (v[m] < x)
-			lo = m + 1;
-		else
-			hi = m - 1;
-	}
-	return -1;
-}
-
-static int
-cmp64(const void *a, const void *b)
-{
-	int64_t		x = *(const int64_t *) a,
-				y = *(const int64_t *) b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Sorted distinct values. */
-static int32_t
-distinct(const int64_t *v, int64_t n, int64_t **out)
-{
-	int64_t    *s = malloc(sizeof(int64_t) * (n ? n : 1));
-	int64_t		x;
-	int32_t		m = 0;
-
-	memcpy(s, v, sizeof(int64_t) * n);
-	qsort(s, n, sizeof(int64_t), cmp64);
-	for (x = 0; x < n; x++)
-		if (m == 0 || s[m - 1] != s[x])
-			s[m++] = s[x];
-	*out = s;
-	return m;
 }
 
 static const char *dir;
@@ -173,51 +71,51 @@ static int	imp_all = 1;
 
 /* Load SPLIT into train and test. */
 static void
-load(const char *split, Trip *tr, Trip *te)
+load(const char *split, Triplets *tr, Triplets *te)
 {
 	char		path[1024];
 
 	if (strncmp(split, "inner:", 6) == 0)
 	{
-		Trip		a = {0},
+		Triplets		a = {0},
 					b = {0};
 		int64_t		x;
 
 		load(split + 6, &a, &b);
 		for (x = 0; x < a.n; x++)
-			add(hash_test(a.u[x], a.i[x], 69621) ? te : tr, a.u[x], a.i[x], a.r[x]);
+			trip_add(hash_test(a.u[x], a.i[x], 69621) ? te : tr, a.u[x], a.i[x], a.r[x]);
 		return;
 	}
 	if (strncmp(split, "hash", 4) == 0)
 	{
-		Trip		all = {0};
+		Triplets		all = {0};
 		int64_t		x;
 
 		if (strcmp(split, "hash100k") == 0)
 		{
 			snprintf(path, sizeof(path), "%s/ml-100k/u.data", dir);
-			readf(path, '\t', &all);
+			read_file(path, '\t', &all);
 		}
 		else
 		{
 			snprintf(path, sizeof(path), "%s/ml-latest-small/ratings.csv", dir);
-			readf(path, ',', &all);
+			read_file(path, ',', &all);
 		}
 		for (x = 0; x < all.n; x++)
-			add(hash_test(all.u[x], all.i[x], 48271) ? te : tr, all.u[x], all.i[x], all.r[x]);
+			trip_add(hash_test(all.u[x], all.i[x], 48271) ? te : tr, all.u[x], all.i[x], all.r[x]);
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/ml-100k/%s.base", dir, split);
-	readf(path, '\t', tr);
+	read_file(path, '\t', tr);
 	snprintf(path, sizeof(path), "%s/ml-100k/%s.test", dir, split);
-	readf(path, '\t', te);
+	read_file(path, '\t', te);
 }
 
 /* Train on SPLIT's training part and return the test RMSE. */
 static double
 run(const char *split, const MrTrainParams *p, double *secs)
 {
-	Trip		tr = {0},
+	Triplets		tr = {0},
 				te = {0};
 	int64_t    *uids,
 			   *iids,

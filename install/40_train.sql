@@ -18,8 +18,6 @@ CREATE FUNCTION movierec.train(
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'movierec_train'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION movierec.train(text, text, jsonb, regclass, name, name, name) IS
-    'Train a model (popularity, baseline, als, svd, ials) on a rating table or view; returns its model_id. A name trained again gets its next version.';
 
 CREATE FUNCTION movierec.default_params(algorithm text) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'movierec_default_params'
