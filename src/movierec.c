@@ -1,7 +1,7 @@
 /*
- * movierec.c: module entry point, settings and build information.
+ * movierec.c: module entry point and build information.
  *
- * _PG_init defines every movierec.* setting and, when the library is in
+ * _PG_init has each module define its movierec.* settings and, when the library is in
  * shared_preload_libraries, asks for shared memory and registers the
  * background worker.  Everything else lives in files named for what they
  * do (see README.md, "Source layout").
@@ -24,9 +24,6 @@
 
 PG_MODULE_MAGIC;
 
-int			mr_blas_threads = 1;
-bool		mr_preloaded = false;
-
 void		_PG_init(void);
 extern void MrExperimentsInit(void);	/* experiments.c */
 
@@ -34,17 +31,7 @@ extern void MrExperimentsInit(void);	/* experiments.c */
 void
 _PG_init(void)
 {
-	mr_preloaded = process_shared_preload_libraries_in_progress;
-
-	DefineCustomIntVariable("movierec.blas_threads",
-							"Threads OpenBLAS may use in one backend.",
-							"Serving calls are small and run best single-threaded; "
-							"training may use more.",
-							&mr_blas_threads,
-							1, 1, 64,
-							PGC_USERSET, 0,
-							NULL, NULL, NULL);
-
+	MrSettingsInit();
 	MrServeInit();
 	MrScanKernelInit();
 	MrTrainInit();
@@ -55,20 +42,6 @@ _PG_init(void)
 	MrExperimentsInit();
 
 	MarkGUCPrefixReserved("movierec");
-}
-
-/* Load OpenBLAS if needed and apply movierec.blas_threads. */
-void
-MrEnsureBlas(void)
-{
-	const char *err = MrBlasLoad();
-
-	if (err != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-				 errmsg("%s", err),
-				 errhint("Install Debian's libopenblas0 package (apt-get install libopenblas0).")));
-	MrBlasSetThreads(mr_blas_threads);
 }
 
 PG_FUNCTION_INFO_V1(movierec_build_info);

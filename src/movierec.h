@@ -11,13 +11,12 @@
 
 #define MOVIEREC_VERSION "0.2"
 
-/* GUC variables (movierec.c) */
+/* settings.c: movierec.blas_threads, and loading OpenBLAS in this backend */
 extern int	mr_blas_threads;
-
-/* movierec.c: load OpenBLAS in this backend or raise an error */
+extern void MrSettingsInit(void);
 extern void MrEnsureBlas(void);
 
-/* movierec.c: true when loaded through shared_preload_libraries */
+/* settings.c: true when loaded through shared_preload_libraries */
 extern bool mr_preloaded;
 
 /* ratelimit.c: the HTTP rate limiter's shared memory and setting */

@@ -12,7 +12,7 @@
  * (serve_scan_prune.c) gives the same as brute force, also on skewed
  * trained-like factors where it stops early.  Prints TAP.
  */
-// sources: src/kernels/serve_scan.c src/kernels/serve_scan_x86.c src/kernels/serve_scan_neon.c src/kernels/serve_scan_prune.c src/kernels/simd_dispatch.c src/kernels/topk.c
+// sources: src/kernels/serve_scan.c src/kernels/serve_scan_portable.c src/kernels/serve_scan_x86.c src/kernels/serve_scan_neon.c src/kernels/serve_scan_prune.c src/kernels/simd_dispatch.c src/kernels/topk.c
 // cross: aarch64
 #include "serve_kernels.h"
 #include "simd_dispatch.h"
