@@ -34,10 +34,11 @@ check(int cond)
 
 /*
  * The condition number of the system, estimated from its Cholesky factor
- * (the squared ratio of the largest to the smallest diagonal entry).  The
- * contributions are checked only where float arithmetic can promise them:
- * one movie rated 40 times with no bias penalty gives about 1e8, and there
- * the two sides differ in the second digit while both stay finite.
+ * (the squared ratio of the largest to the smallest diagonal entry: a lower
+ * bound).  The contributions are checked only where float arithmetic can
+ * promise them: one movie rated 40 times with no bias penalty gives about
+ * 1e8, and there the two sides differ in the second digit while both stay
+ * finite.
  */
 static double
 cond_estimate(const float *chol, int d)
@@ -129,7 +130,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int j = 0; j < s.k; j++)
 		check(rc == 0 ? isfinite(p[j]) : p[j] == 0.0f);
 	check(rc == 0 ? isfinite(bias) : bias == 0.0f);
-	if (rc == 0 && n > 0 && s.k > 0 && cond_estimate(chol, d) <= 1e4)
+	if (rc == 0 && n > 0 && s.k > 0 && cond_estimate(chol, d) <= 1e3)
 	{
 		int32_t		target = data[size - 1] % NI;
 		double		sum = 0,
@@ -151,10 +152,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			/*
 			 * Both sides come from the same float Cholesky factor in a
-			 * different order: their gap grows with the condition number
-			 * (kept below 1e4 above), so the bound is 1% of the magnitudes.
+			 * different order: their gap grows with the condition number,
+			 * of which the diagonal gives only a lower estimate (kept
+			 * below 1e3 above; 4e3 by that estimate has given a 1.4%
+			 * gap).  So the bound is 5% of the magnitudes: it still
+			 * catches a wrong index, sign or term, which miss by far more.
 			 */
-			check(fabs(sum - want) <= 1e-2 * (1.0 + scale));
+			check(fabs(sum - want) <= 5e-2 * (1.0 + scale));
 		}
 	}
 	free(work);
