@@ -213,42 +213,6 @@ COMMENT ON TABLE movierec.deployments IS
     'Every change of a production model (and every gate refusal): when, who, from, to, why, and the metrics compared.';
 CREATE INDEX deployments_model_name_idx ON movierec.deployments (model_name, deployment_id);
 
--- Make to_model the production model of its name; write the deployment row.
-CREATE FUNCTION movierec._deploy(to_model bigint, action text, reason text, metrics jsonb,
-                                 job_id bigint DEFAULT NULL)
-    RETURNS bigint LANGUAGE plpgsql AS
-$$
-DECLARE
-    m movierec.models;
-    cur bigint;
-    dep bigint;
-BEGIN
-    SELECT * INTO m FROM movierec.models WHERE model_id = to_model;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'model % does not exist', to_model
-            USING ERRCODE = 'undefined_object',
-                  HINT = 'List models with SELECT model_id, model_name, version, stage FROM movierec.models.';
-    END IF;
-    -- one promotion per model name at a time
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('movierec.promote'),
-                                             pg_catalog.hashtext(m.model_name));
-    SELECT model_id INTO cur FROM movierec.models
-     WHERE model_name = m.model_name AND stage = 'production' FOR UPDATE;
-    IF cur = to_model THEN
-        RAISE EXCEPTION 'model % is already the production model of "%"', to_model, m.model_name
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Promote another version, or use movierec.rollback() to go back.';
-    END IF;
-    UPDATE movierec.models SET stage = 'archived' WHERE model_id = cur;
-    UPDATE movierec.models SET stage = 'production' WHERE model_id = to_model;
-    INSERT INTO movierec.deployments (model_name, action, from_model_id, to_model_id, reason,
-                                      metrics, job_id)
-    VALUES (m.model_name, action, cur, to_model, reason, coalesce(metrics, '{}'), job_id)
-    RETURNING deployment_id INTO dep;
-    RETURN dep;
-END
-$$;
-
 CREATE FUNCTION movierec.promote(model_id bigint, reason text DEFAULT 'manual promotion')
     RETURNS bigint LANGUAGE plpgsql AS
 $$
@@ -305,113 +269,9 @@ $$;
 COMMENT ON FUNCTION movierec.rollback IS
     'Bring back the production model that the current one replaced; logged in movierec.deployments.';
 
-------------------------------------------------------------------------------
--- The promotion gate.
-------------------------------------------------------------------------------
-
--- Train candidate, production's recipe and a baseline on the same older
--- ratings; evaluate all three on the newest ones; decide.
-CREATE FUNCTION movierec.promotion_gate(model_name text, algorithm text, params jsonb,
-                                        source regclass,
-                                        user_col name DEFAULT 'user_id',
-                                        item_col name DEFAULT 'movie_id',
-                                        rating_col name DEFAULT 'rating',
-                                        holdout float8 DEFAULT NULL,
-                                        margin float8 DEFAULT NULL)
-    RETURNS jsonb LANGUAGE plpgsql AS
-$$
-DECLARE
-    h float8 := coalesce(holdout, current_setting('movierec.gate_holdout')::float8);
-    mg float8 := coalesce(margin, current_setting('movierec.promotion_margin')::float8);
-    metric text := CASE WHEN algorithm IN ('ials', 'popularity') THEN 'ndcg_at_10' ELSE 'rmse' END;
-    mkey text := CASE WHEN metric = 'rmse' THEN 'rmse' ELSE 'ndcg_at_k' END;
-    lower_better boolean := metric = 'rmse';
-    prod movierec.models;
-    n bigint;
-    n_test bigint;
-    gate_name text := '_gate_' || model_name;
-    cand_id bigint;
-    base_id bigint;
-    shadow_id bigint;
-    c float8;
-    b float8;
-    p float8;
-    p_asis float8;
-    beats_prod boolean;
-    beats_base boolean;
-    decision boolean;
-    why text;
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
-                   WHERE attrelid = source AND attname = 'rated_at' AND NOT attisdropped AND attnum > 0) THEN
-        RAISE EXCEPTION 'the promotion gate needs a rated_at column in %', source
-            USING ERRCODE = 'undefined_column',
-                  HINT = 'It holds out the newest ratings by rated_at; use promote => ''always'' or ''never'' for sources without one.';
-    END IF;
-    SELECT * INTO prod FROM movierec.models m
-     WHERE m.model_name = promotion_gate.model_name AND m.stage = 'production';
-
-    EXECUTE format('SELECT count(*) FROM %s', source) INTO n;
-    n_test := greatest(1, floor(n * h)::bigint);
-    IF to_regclass('pg_temp.mr_gate_test') IS NOT NULL THEN
-        DROP TABLE pg_temp.mr_gate_test;
-    END IF;
-    IF to_regclass('pg_temp.mr_gate_train') IS NOT NULL THEN
-        DROP TABLE pg_temp.mr_gate_train;
-    END IF;
-    EXECUTE format('CREATE TEMP TABLE mr_gate_test AS SELECT %1$I::bigint AS user_id, '
-                   '%2$I::bigint AS movie_id, %3$I::float8 AS rating FROM %4$s '
-                   'ORDER BY rated_at DESC, %1$I DESC, %2$I DESC LIMIT %5$s',
-                   user_col, item_col, rating_col, source, n_test);
-    EXECUTE format('CREATE TEMP TABLE mr_gate_train AS SELECT s.%1$I::bigint AS user_id, '
-                   's.%2$I::bigint AS movie_id, s.%3$I::float8 AS rating FROM %4$s s '
-                   'WHERE NOT EXISTS (SELECT 1 FROM mr_gate_test t '
-                   'WHERE t.user_id = s.%1$I AND t.movie_id = s.%2$I)',
-                   user_col, item_col, rating_col, source);
-
-    cand_id := movierec.train(gate_name, algorithm, params, 'pg_temp.mr_gate_train'::regclass);
-    base_id := movierec.train(gate_name, 'baseline', '{}', 'pg_temp.mr_gate_train'::regclass);
-    c := (movierec.evaluate(cand_id, 'pg_temp.mr_gate_test'::regclass, 10))->>mkey;
-    b := (movierec.evaluate(base_id, 'pg_temp.mr_gate_test'::regclass, 10))->>mkey;
-    IF prod.model_id IS NOT NULL THEN
-        -- production's recipe on the same training rows: a fair comparison
-        shadow_id := movierec.train(gate_name, prod.algorithm, prod.params - 'snapshot',
-                                    'pg_temp.mr_gate_train'::regclass);
-        p := (movierec.evaluate(shadow_id, 'pg_temp.mr_gate_test'::regclass, 10))->>mkey;
-        -- for information: the production model as it is (it may have seen the held-out rows)
-        p_asis := (movierec.evaluate(prod.model_id, 'pg_temp.mr_gate_test'::regclass, 10))->>mkey;
-        UPDATE movierec.models m SET metrics = prod.metrics WHERE m.model_id = prod.model_id;
-    END IF;
-
-    beats_base := CASE WHEN lower_better THEN c < b ELSE c > b END;
-    beats_prod := p IS NULL OR CASE WHEN lower_better THEN c <= p * (1 - mg) ELSE c >= p * (1 + mg) END;
-    decision := beats_base AND beats_prod;
-    why := CASE
-        WHEN NOT beats_base THEN format('candidate %s %s does not beat the baseline''s %s', metric,
-                                        round(c::numeric, 4), round(b::numeric, 4))
-        WHEN NOT beats_prod THEN format('candidate %s %s does not beat production''s %s by the margin %s',
-                                        metric, round(c::numeric, 4), round(p::numeric, 4), mg)
-        WHEN p IS NULL THEN format('no production model; candidate %s %s beats the baseline''s %s',
-                                   metric, round(c::numeric, 4), round(b::numeric, 4))
-        ELSE format('candidate %s %s beats production''s %s by the margin %s and the baseline''s %s',
-                    metric, round(c::numeric, 4), round(p::numeric, 4), mg, round(b::numeric, 4))
-        END;
-
-    -- the gate's models and their snapshots leave no trace
-    DELETE FROM movierec.snapshots s WHERE s.snapshot_id IN
-        (SELECT m.snapshot_id FROM movierec.models m WHERE m.model_id IN (cand_id, base_id, shadow_id));
-    DELETE FROM movierec.models m WHERE m.model_id IN (cand_id, base_id, shadow_id);
-    DROP TABLE pg_temp.mr_gate_test, pg_temp.mr_gate_train;
-
-    RETURN jsonb_build_object(
-        'promote', decision, 'reason', why, 'metric', metric,
-        'candidate', c, 'production', p, 'baseline', b,
-        'production_as_is', p_asis, 'production_model_id', prod.model_id,
-        'margin', mg, 'holdout', h, 'test_rows', n_test, 'train_rows', n - n_test);
-END
-$$;
-COMMENT ON FUNCTION movierec.promotion_gate IS
-    'Hold out the newest ratings; train the candidate recipe, production''s recipe and a baseline on the rest; evaluate all three; return the decision with the numbers.';
+-- movierec._deploy (used by promote and rollback) and the promotion gate
+-- are in install/85_scale.sql (0.2: they refuse to run on a hot standby,
+-- and the gate knows imported models).
 
 ------------------------------------------------------------------------------
 -- Jobs: the queue served by the background worker.
@@ -459,24 +319,7 @@ CREATE FUNCTION movierec.worker_status() RETURNS jsonb
 COMMENT ON FUNCTION movierec.worker_status() IS
     'Whether the training launcher runs, the database it serves, and the jobs running now.';
 
--- Arguments shared by train_async and schedule_retraining, checked at once.
-CREATE FUNCTION movierec._check_job_request(model_name text, promote text) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE AS
-$$
-BEGIN
-    IF model_name IS NULL OR model_name = '' THEN
-        RAISE EXCEPTION 'model_name must not be empty'
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Give the model a name, e.g. ''movies''.';
-    END IF;
-    IF promote IS NULL OR promote NOT IN ('never', 'if_better', 'always') THEN
-        RAISE EXCEPTION 'promote must be ''never'', ''if_better'' or ''always'', not %',
-                        coalesce(quote_literal(promote), 'NULL')
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = '''if_better'' promotes only a model that passes the promotion gate.';
-    END IF;
-END
-$$;
-
+-- movierec._check_job_request: install/85_scale.sql.
 CREATE FUNCTION movierec.train_async(model_name text, algorithm text DEFAULT 'als',
                                      params jsonb DEFAULT '{}',
                                      source regclass DEFAULT 'movierec.ratings',

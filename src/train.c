@@ -45,6 +45,7 @@
 #include "mf_defaults.h"
 #include "movierec.h"
 #include "train.h"
+#include "scale.h"
 
 bool		mr_train_verbose = false;
 int			mr_max_train_memory = 4096;
@@ -257,6 +258,7 @@ movierec_train(PG_FUNCTION_ARGS)
 	char	   *snapshot;
 	bool		copied;
 
+	MrRequirePrimary("train");
 	MrArgNotNull(fcinfo, 0, "model_name");
 	MrArgNotNull(fcinfo, 1, "algorithm");
 	MrArgNotNull(fcinfo, 2, "params");
