@@ -35,6 +35,7 @@ scale_standby() {
 # scale_stop_all: stop every cluster started here (standbys first).
 scale_stop_all() {
   local i
+  declare -F scale_stop_bouncers >/dev/null && scale_stop_bouncers
   for ((i = ${#SCALE_CLUSTERS[@]} - 1; i >= 0; i--)); do
     cluster_stop "$BINDIR" "${SCALE_CLUSTERS[$i]}"
   done
@@ -93,4 +94,46 @@ scale_answers() {
      UNION ALL SELECT 'e' || u || ':' || (SELECT string_agg(rated_movie_id || '=' || contribution, ',') FROM explain(u, u * 5, $2)) FROM generate_series(1, 25) u
      UNION ALL SELECT 's' || i || ':' || (SELECT string_agg(movie_id || '=' || similarity, ',' ORDER BY rank) FROM similar_movies(i, 5, $2)) FROM generate_series(1, 25) i
      UNION ALL SELECT 'a:' || (SELECT string_agg(movie_id || '=' || score, ',' ORDER BY rank) FROM recommend_for_ratings('{1,2,3,50}', '{5,4,1,2}', 10, $2))"
+}
+
+# scale_pgbouncer DIR PORT DBLINE: start pgbouncer 1.18 with the tree's
+# pool settings (pgbouncer/pgbouncer.ini, see there why it is concatenated)
+# on 127.0.0.1:PORT.  DBLINE is its [databases] line, e.g.
+# "scale = host=127.0.0.1 port=5432".  Trust auth (loopback only); admin
+# console as postgres.  Waits until it accepts connections;
+# scale_stop_all stops it (by its pid file).
+SCALE_BOUNCERS=()
+scale_pgbouncer() {
+  local dir=$1 port=$2 dbline=$3
+  mkdir -p "$dir"
+  echo '"postgres" ""' >"$dir/users.txt"
+  {
+    printf '[databases]\n%s\n' "$dbline"
+    cat "$ROOT/pgbouncer/pgbouncer.ini"
+    cat <<INI
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/users.txt
+admin_users = postgres
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+  } >"$dir/pgbouncer.ini"
+  share_with_pg "$dir"
+  as_pg pgbouncer -d -q "$dir/pgbouncer.ini" || return 1
+  SCALE_BOUNCERS+=("$dir")
+  for _ in $(seq 1 100); do
+    "$BINDIR/psql" -qXAt -h 127.0.0.1 -p "$port" -d pgbouncer -c "SHOW VERSION" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  cat "$dir/pgbouncer.log"; return 1
+}
+scale_stop_bouncers() {
+  local d
+  for d in "${SCALE_BOUNCERS[@]}"; do
+    [ -f "$d/pgbouncer.pid" ] && kill "$(cat "$d/pgbouncer.pid")" 2>/dev/null
+  done
+  SCALE_BOUNCERS=()
 }
