@@ -137,3 +137,42 @@ scale_stop_bouncers() {
   done
   SCALE_BOUNCERS=()
 }
+
+# --- benchmarks (bench/replica, bench/pool, bench/shards) ---------------------
+
+# scale_bench_setup NAME: build, install into a private copy of the
+# PostgreSQL tree under a new $T, set BINDIR; the EXIT trap stops every
+# cluster and pooler and removes $T (BENCH_KEEP=1 keeps it).
+scale_bench_setup() {
+  T=$(mktemp -d "/tmp/movierec-bench-$1.XXXXXX"); chmod 777 "$T"
+  make -s -C "$ROOT" -j2 >/dev/null 2>"$T/build.log" || { cat "$T/build.log"; exit 1; }
+  private_pg_tree "$T/pg"
+  make -s -C "$ROOT" install DESTDIR="$T/pg" >/dev/null
+  BINDIR=$T/pg/usr/lib/postgresql/15/bin
+  export BINDIR PGUSER=postgres
+  trap 'scale_stop_all; if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi' EXIT
+}
+
+# scale_bench_data PORT DB: ml-latest-small (610 users, 9,742 movies,
+# 100,836 ratings) from MOVIELENS_DIR, else a synthetic set of that shape;
+# ALS with 64 factors promoted as model 1.  Prints what it loaded.
+scale_bench_data() {
+  local port=$1 db=$2 small=${MOVIELENS_DIR:-$ROOT/../shared/datasets/movielens}/ml-latest-small
+  if [ -f "$small/ratings.csv" ]; then
+    PGDATABASE=$db qp "$port" "SELECT dataset, ratings FROM load_movielens('$small')" >/dev/null || return 1
+    echo "data: ml-latest-small (real MovieLens)"
+  else
+    PGDATABASE=$db qp "$port" "SELECT generate_ratings(610, 9742, 100836, seed => 1)" >/dev/null || return 1
+    echo "data: synthetic, ml-latest-small's shape (no MovieLens at $small)"
+  fi
+  PGDATABASE=$db qp "$port" "UPDATE ratings SET rated_at = least(rated_at, timestamptz '2020-01-01') WHERE rated_at IS NULL OR rated_at > '2020-01-01';
+     SELECT train('bench', 'als', '{\"factors\": 64, \"iterations\": 10}'); SELECT promote(1)" >/dev/null
+}
+
+# scale_tps LOG: the TPS figure of a pgbench log.
+scale_tps() { sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$1" | head -1; }
+
+# scale_machine: CPU model, cores and kernel, for the benchmark record.
+scale_machine() {
+  echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) vCPU, kernel $(uname -r); shared with other engineers' jobs (noisy): compare ratios within one run"
+}
