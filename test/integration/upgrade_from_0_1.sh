@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# ALTER EXTENSION movierec UPDATE from 0.1 as released.
+#
+# Version 0.1 is the last commit whose movierec.control says 0.1 (found with
+# git log -S).  It is built in a throwaway worktree and installed into a
+# private copy of the PostgreSQL tree; a cluster on that tree creates the
+# extension at 0.1, loads data, trains and promotes.  The current build is
+# then installed into the same tree (0.1's script stays beside 0.2's, as a
+# package upgrade leaves it), the server restarts on the new library, and
+# the database is updated in place.  Checked: the version, the same
+# recommendation lists from the old models, the new 0.2 objects, an old
+# model through 0.2 code paths, and that pg_dump of the updated database
+# restores into a fresh 0.2 install.
+set -u
+. "$ROOT/test/lib.sh"
+
+cd "$ROOT"
+rel=$(git log -S"default_version = '0.1'" --format=%H -- movierec.control 2>/dev/null | head -1)
+if [ -z "$rel" ] || ! git show "$rel:movierec.control" 2>/dev/null | grep -q "default_version = '0.2'"; then
+  echo "no commit bumping 0.1 to 0.2 in this clone's history (shallow clone?)"; exit 77
+fi
+rel=$(git rev-parse "$rel^")
+echo "# 0.1 as released: $rel"
+
+git worktree add -q --detach "$T/v01" "$rel" >/dev/null 2>&1 || { echo "not ok 1 - worktree of 0.1"; exit 1; }
+trap 'cd "$ROOT"; git worktree remove --force "$T/v01" >/dev/null 2>&1; [ -n "${DATA:-}" ] && cluster_stop "$PGT/usr/lib/postgresql/15/bin" "$DATA"' EXIT
+
+PGT=$T/pg
+private_pg_tree "$PGT"
+B=$PGT/usr/lib/postgresql/15/bin
+tap_ok "0.1 builds and installs" bash -c "make -s -C '$T/v01' -j2 >'$T/build01.log' 2>&1 && make -s -C '$T/v01' install DESTDIR='$PGT' >>'$T/build01.log' 2>&1"
+
+DATA=$T/data; SOCK=$T/sock; PORT=$(free_port)
+chown -R postgres: "$T" 2>/dev/null
+cluster_start "$B" "$DATA" "$SOCK" "$PORT" "shared_preload_libraries = 'movierec'" "shared_buffers = 128MB" ||
+  { cat "$DATA/server.log"; exit 1; }
+P=("$B/psql" -qXAt -v ON_ERROR_STOP=1 -h "$SOCK" -p "$PORT" -U postgres)
+"${P[@]}" -d postgres -c 'CREATE DATABASE up' >/dev/null
+
+tap_is "the extension is created at 0.1" "$("${P[@]}" -d up -c "CREATE EXTENSION movierec VERSION '0.1'" -c "SELECT extversion FROM pg_extension WHERE extname = 'movierec'")" "0.1"
+"${P[@]}" -d up >/dev/null 2>"$T/train.err" <<'SQL'
+SET client_min_messages = warning;
+SELECT movierec.generate_ratings(400, 300, 16000, seed => 11);
+SELECT movierec.train('up_als', 'als', '{"factors": 8, "iterations": 4, "seed": 3}');
+SELECT movierec.train('up_pop', 'popularity');
+SELECT movierec.promote((SELECT max(model_id) FROM movierec.models WHERE model_name = 'up_als'));
+SQL
+tap_is "0.1 trains and promotes" "$?" 0
+[ -s "$T/train.err" ] && head -5 "$T/train.err"
+
+lists() {
+  "${P[@]}" -d "$1" -c "
+    SELECT string_agg(u || ':' || l, ' ' ORDER BY u) FROM (
+      SELECT u, (SELECT string_agg(movie_id::text, ',' ORDER BY rank) FROM movierec.recommend(u, 10, 'up_als')) AS l
+        FROM generate_series(1, 40) u) s"
+}
+objects() {
+  "${P[@]}" -d "$1" -c "
+    SELECT count(*) FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+     WHERE e.extname = 'movierec' AND d.deptype = 'e'"
+}
+before=$(lists up)
+n01=$(objects up)
+tap_ok "0.1 serves lists" test -n "$before"
+
+# the 0.2 package goes into the same tree; the server restarts on it
+cluster_stop "$B" "$DATA"
+tap_ok "0.2 installs beside 0.1" bash -c "make -s -C '$ROOT' install DESTDIR='$PGT' >'$T/build02.log' 2>&1 && test -f '$PGT/usr/share/postgresql/15/extension/movierec--0.1.sql' && test -f '$PGT/usr/share/postgresql/15/extension/movierec--0.1--0.2.sql'"
+as_pg "$B/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w -t 60 start >/dev/null || { cat "$DATA/server.log"; exit 1; }
+
+"${P[@]}" -d up -c 'ALTER EXTENSION movierec UPDATE' 2>"$T/update.err"
+tap_is "ALTER EXTENSION movierec UPDATE succeeds" "$?:$(cat "$T/update.err")" "0:"
+tap_is "the extension is at 0.2" "$("${P[@]}" -d up -c "SELECT extversion FROM pg_extension WHERE extname = 'movierec'")" "0.2"
+tap_is "build_info reports 0.2" "$("${P[@]}" -d up -c "SELECT movierec.build_info()->>'version'")" "0.2"
+tap_is "the updated database serves the same lists" "$(lists up)" "$before"
+
+# a fresh 0.2 install has exactly the objects of the updated database
+"${P[@]}" -d postgres -c 'CREATE DATABASE fresh' >/dev/null
+"${P[@]}" -d fresh -c 'CREATE EXTENSION movierec' >/dev/null
+tap_is "update and fresh install have the same member objects" "$(objects up)" "$(objects fresh)"
+fresh_sig=$("${P[@]}" -d fresh -c "SELECT md5(string_agg(p.oid::regprocedure::text || ' ' || pg_get_function_result(p.oid), ',' ORDER BY 1)) FROM pg_proc p WHERE p.pronamespace = 'movierec'::regnamespace")
+up_sig=$("${P[@]}" -d up -c "SELECT md5(string_agg(p.oid::regprocedure::text || ' ' || pg_get_function_result(p.oid), ',' ORDER BY 1)) FROM pg_proc p WHERE p.pronamespace = 'movierec'::regnamespace")
+tap_is "update and fresh install have the same function signatures" "$up_sig" "$fresh_sig"
+cols() { "${P[@]}" -d "$1" -c "SELECT md5(string_agg(table_name || '.' || column_name || ' ' || data_type || ' ' || coalesce(column_default, '') || ' ' || is_nullable, ',' ORDER BY table_name, ordinal_position)) FROM information_schema.columns WHERE table_schema = 'movierec'"; }
+tap_is "update and fresh install have the same tables and columns" "$(cols up)" "$(cols fresh)"
+echo "# member objects: 0.1 $n01, 0.2 $(objects fresh)"
+
+# new code paths on an old model: predict for a movie the model lacks, retraining
+tap_ok "an old model serves through 0.2 (predict, similar_movies, recommend_for_ratings)" \
+  "${P[@]}" -d up -c "SELECT movierec.predict(1, 1, 'up_als'), (SELECT count(*) FROM movierec.similar_movies(1, 5, 'up_als')), (SELECT count(*) FROM movierec.recommend_for_ratings('{1,2}'::bigint[], '{5,4}'::real[], 5, 'up_als'))"
+tap_ok "0.2 retrains a model created at 0.1" "${P[@]}" -d up -c "SET client_min_messages = warning; SELECT movierec.train('up_als', 'als', '{\"factors\": 8, \"iterations\": 2}')"
+
+# pg_dump of the updated database restores into a fresh 0.2 install
+"$B/pg_dump" -h "$SOCK" -p "$PORT" -U postgres -Fc -d up -f "$T/up.dump" 2>"$T/dump.err"
+tap_is "pg_dump of the updated database" "$?" 0
+"${P[@]}" -d postgres -c 'CREATE DATABASE restored' >/dev/null
+"$B/pg_restore" -h "$SOCK" -p "$PORT" -U postgres -d restored "$T/up.dump" 2>"$T/restore.err"
+tap_is "it restores into a fresh 0.2 install without errors" "$?:$(head -c 300 "$T/restore.err")" "0:"
+tap_is "the restored database is at 0.2 and serves the same lists" "$("${P[@]}" -d restored -c "SELECT extversion FROM pg_extension WHERE extname = 'movierec'") $(lists restored)" "0.2 $(lists up)"
+tap_done
