@@ -78,8 +78,8 @@ tap_is "the updated database serves the same lists" "$(lists up)" "$before"
 "${P[@]}" -d postgres -c 'CREATE DATABASE fresh' >/dev/null
 "${P[@]}" -d fresh -c 'CREATE EXTENSION movierec' >/dev/null
 tap_is "update and fresh install have the same member objects" "$(objects up)" "$(objects fresh)"
-fresh_sig=$("${P[@]}" -d fresh -c "SELECT md5(string_agg(p.oid::regprocedure::text || ' ' || pg_get_function_result(p.oid), ',' ORDER BY 1)) FROM pg_proc p WHERE p.pronamespace = 'movierec'::regnamespace")
-up_sig=$("${P[@]}" -d up -c "SELECT md5(string_agg(p.oid::regprocedure::text || ' ' || pg_get_function_result(p.oid), ',' ORDER BY 1)) FROM pg_proc p WHERE p.pronamespace = 'movierec'::regnamespace")
+fresh_sig=$("${P[@]}" -d fresh -c "SELECT md5(string_agg(p.oid::regprocedure::text || ' ' || pg_get_function_result(p.oid), ',' ORDER BY p.oid::regprocedure::text)) FROM pg_proc p WHERE p.pronamespace = 'movierec'::regnamespace")
+up_sig=$("${P[@]}" -d up -c "SELECT md5(string_agg(p.oid::regprocedure::text || ' ' || pg_get_function_result(p.oid), ',' ORDER BY p.oid::regprocedure::text)) FROM pg_proc p WHERE p.pronamespace = 'movierec'::regnamespace")
 tap_is "update and fresh install have the same function signatures" "$up_sig" "$fresh_sig"
 cols() { "${P[@]}" -d "$1" -c "SELECT md5(string_agg(table_name || '.' || column_name || ' ' || data_type || ' ' || coalesce(column_default, '') || ' ' || is_nullable, ',' ORDER BY table_name, ordinal_position)) FROM information_schema.columns WHERE table_schema = 'movierec'"; }
 tap_is "update and fresh install have the same tables and columns" "$(cols up)" "$(cols fresh)"
