@@ -42,10 +42,10 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "scale.h"
 #include "mf_defaults.h"
 #include "movierec.h"
 #include "train.h"
-#include "scale.h"
 
 bool		mr_train_verbose = false;
 int			mr_max_train_memory = 4096;
