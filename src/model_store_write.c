@@ -283,8 +283,10 @@ MrStoreModel(const MrModelRow *row, const MrTrainData *data, const MrFactors *f)
 
 	MrWriteFactors("user_factors", model_id, data->r.n_users, data->user_ids,
 				   f->user_bias, f->P, f->k, data->r.user_ptr, data->r.user_vals, false);
+	MrFaultPoint("factors");	/* between the user and the movie factors */
 	MrWriteFactors("item_factors", model_id, data->r.n_items, data->item_ids,
 				   f->item_bias, f->Q, f->k, data->r.item_ptr, data->r.item_vals, true);
 	CommandCounterIncrement();
+	MrFaultModelStored();
 	return model_id;
 }

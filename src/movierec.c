@@ -17,6 +17,7 @@
 
 #include "blas.h"
 #include "serve.h"
+#include "stats.h"
 #include "train.h"
 #include "worker.h"
 
@@ -45,6 +46,8 @@ _PG_init(void)
 	MrServeInit();
 	MrTrainInit();
 	MrWorkerInit();
+	MrFaultInit();
+	MrStatsInit();
 
 	MarkGUCPrefixReserved("movierec");
 }

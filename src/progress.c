@@ -166,7 +166,10 @@ MrProgressBegin(const char *model_name, const char *algorithm)
 		mr_exit_registered = true;
 	}
 	if (s == NULL)
+	{
+		MrFaultPoint("reading");
 		return;
+	}
 	LWLockAcquire(mr_progress->lock, LW_EXCLUSIVE);
 	strlcpy(s->model, model_name, sizeof(s->model));
 	strlcpy(s->algorithm, algorithm, sizeof(s->algorithm));
@@ -177,6 +180,7 @@ MrProgressBegin(const char *model_name, const char *algorithm)
 	s->started = GetCurrentTimestamp();
 	s->pid = MyProcPid;
 	LWLockRelease(mr_progress->lock);
+	MrFaultPoint("reading");
 }
 
 /*
@@ -201,6 +205,15 @@ MrProgressUpdate(const char *phase, int iteration, int of, double loss)
 		ereport(NOTICE,
 				(errmsg("training \"%s\" (%s): %s %d of %d, loss %.6g",
 						mr_cur_model, mr_cur_algorithm, phase, iteration, of, loss)));
+	if (iteration > 0)
+	{
+		char		point[64];
+
+		snprintf(point, sizeof(point), "%s:%d", phase, iteration);
+		MrFaultPoint(point);
+	}
+	else
+		MrFaultPoint(phase);
 }
 
 /* A run ends (committed or not): free the slot. */

@@ -43,6 +43,7 @@
 #include "utils/snapmgr.h"
 
 #include "blas.h"
+#include "stats.h"
 
 #define BLOCK_USERS 256
 #define BLOCK_ITEMS 2048
@@ -373,5 +374,6 @@ movierec_recommend_all(PG_FUNCTION_ARGS)
 	SPI_finish();
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
+	MrStatsNoteRows(o.total);
 	PG_RETURN_INT64(o.total);
 }

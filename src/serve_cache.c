@@ -51,6 +51,7 @@
 #include "utils/rel.h"
 
 #include "blas.h"
+#include "stats.h"
 
 #define MR_SERVE_MAX_MODELS 4
 /* kern_als.c's frequency weighting: factor penalty lambda n_u^0.4 */
@@ -508,7 +509,10 @@ MrServeGetModel(text *model_arg)
 	 */
 	AcceptInvalidationMessages();
 	if (models_stale)
+	{
+		MrStatsNoteCacheInvalidation(n_models);
 		serve_reset_models();
+	}
 	serve_resolve_oids();
 	MrEnsureBlas();
 
@@ -560,10 +564,12 @@ MrServeGetModel(text *model_arg)
 				models[0] = m;
 			}
 			MrServePopularity(m);
+			MrStatsNoteModel(m->model_id, m->model_name);
 			return m;
 		}
 
 	m = serve_load_model(model_id);
+	MrStatsNoteCacheLoad();
 	if (n_models == MR_SERVE_MAX_MODELS)
 	{
 		MemoryContextDelete(models[n_models - 1]->cxt);
@@ -573,6 +579,7 @@ MrServeGetModel(text *model_arg)
 	models[0] = m;
 	n_models++;
 	MrServePopularity(m);
+	MrStatsNoteModel(m->model_id, m->model_name);
 	return m;
 }
 

@@ -31,6 +31,7 @@
 #include "utils/tuplestore.h"
 
 #include "blas.h"
+#include "stats.h"
 
 /* top-k output buffers, reused by every call */
 static float top_score[MR_SERVE_MAX_K];
@@ -225,6 +226,7 @@ emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, const float *p,
 		values[2] = Int32GetDatum(i + 1);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	MrStatsNoteRows(n);
 }
 
 /*
@@ -235,6 +237,7 @@ emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, const float *p,
 static const float *
 score_for(MrServeModel *m, MrServeUser *u, const int32 *cand, int32 ncand, float *add)
 {
+	MrStatsNotePath(MrServePathName(u->path));
 	if (u->path == MR_PATH_POPULARITY)
 	{
 		score_popularity(m, cand, ncand);
@@ -307,6 +310,7 @@ movierec_predict(PG_FUNCTION_ARGS)
 	m = arg_model(fcinfo, 2);
 	x = known_movie(m, PG_GETARG_INT64(1));
 	u = MrServeResolveUser(m, PG_GETARG_INT64(0));
+	MrStatsNotePath(MrServePathName(u->path));
 	if (u->path == MR_PATH_POPULARITY)
 	{
 		double		n = m->n_ratings[x];
@@ -497,6 +501,7 @@ movierec_explain(PG_FUNCTION_ARGS)
 	m = arg_model(fcinfo, 2);
 	x = known_movie(m, PG_GETARG_INT64(1));
 	u = MrServeResolveUser(m, PG_GETARG_INT64(0));
+	MrStatsNotePath(MrServePathName(u->path));
 	d = MrFoldInDim(&m->spec);
 	if (m->popularity_only || d == 0 || u->n_known == 0)
 		return (Datum) 0;
@@ -523,6 +528,7 @@ movierec_explain(PG_FUNCTION_ARGS)
 		values[1] = Float4GetDatum(top_score[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	MrStatsNoteRows(cnt);
 	return (Datum) 0;
 }
 

@@ -46,6 +46,7 @@
 #include "mf_defaults.h"
 #include "movierec.h"
 #include "train.h"
+#include "stats.h"
 
 bool		mr_train_verbose = false;
 int			mr_max_train_memory = 4096;
@@ -307,6 +308,7 @@ movierec_train(PG_FUNCTION_ARGS)
 	MrCheckReadEstimate(source, &mem);
 
 	MrProgressBegin(model_name, algorithm);
+	MrStatsTrainBegin();
 	PG_TRY();
 	{
 		/* read */
@@ -390,6 +392,7 @@ movierec_train(PG_FUNCTION_ARGS)
 	{
 		MrProgressEnd();
 		MrForgetReadStats();
+		MrStatsTrainEnd(algorithm, model_name, model_id);
 	}
 	PG_END_TRY();
 

@@ -96,6 +96,11 @@ extern void MrProgressUpdate(const char *phase, int iteration, int of,
 							 double loss);
 extern void MrProgressEnd(void);
 
+/* fault.c: named fault points for the reliability tests */
+extern void MrFaultInit(void);
+extern void MrFaultPoint(const char *name);
+extern void MrFaultModelStored(void);
+
 /*
  * First key of the advisory lock taken on a model name while its next
  * version is chosen ('mrec'; the second key is hashtext(name)).  The

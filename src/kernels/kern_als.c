@@ -100,10 +100,10 @@ als_gather(const AlsHalf *h, float *G, float *t, int64_t lo, int n,
 	{
 		int32_t		o = h->idx[lo + c];
 		float	   *g = G + (size_t) c * d;
-		const float *y = h->Y + (int64_t) o * k;
+		const float *y = k > 0 ? h->Y + (int64_t) o * k : NULL;
 
 		/* the rows are scattered: ask for one MR_ALS_PREFETCH ratings ahead */
-		if (c + MR_ALS_PREFETCH < n)
+		if (k > 0 && c + MR_ALS_PREFETCH < n)
 		{
 			const char *ahead = (const char *) (h->Y + (int64_t) h->idx[lo + c + MR_ALS_PREFETCH] * k);
 			int			off;
@@ -259,7 +259,7 @@ als_rows(void *arg, int tid, int32_t begin, int32_t end)
 		int			j;
 		double		diag,
 					sse;
-		float	   *xa = h->X + (int64_t) a * k;
+		float	   *xa = k > 0 ? h->X + (int64_t) a * k : NULL;
 
 		if (hi == lo)
 		{

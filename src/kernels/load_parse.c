@@ -185,6 +185,8 @@ MrParseId(const char *s, int64_t *out)
 	{
 		if (*s < '0' || *s > '9')
 			return "id is not a positive integer";
+		if (v > ((int64_t) 1 << 62) / 10)
+			return "id is too large";
 		v = v * 10 + (*s - '0');
 		if (v > ((int64_t) 1 << 62))
 			return "id is too large";

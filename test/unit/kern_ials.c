@@ -115,5 +115,8 @@ main(void)
 	   "confidence 1 + alpha r without binarize also learns the groups");
 	ok(MrKernelWorkspace("ials", r, &p) > 0, "workspace estimate is positive");
 	printf("1..%d\n", n_test);
+	free(au);
+	free(ai);
+	free(ar);
 	return 0;
 }

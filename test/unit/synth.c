@@ -65,6 +65,7 @@ run(int32_t nu, int32_t nm, int64_t nr, int rank, double noise, uint64_t seed, S
 	int64_t    *ts = malloc(sizeof(int64_t) * max);
 	double	   *tr = malloc(sizeof(double) * max);
 
+	free(st->per_user);			/* the statistics of an earlier run */
 	memset(st, 0, sizeof(*st));
 	st->per_user = calloc(nu, sizeof(int32_t));
 	st->checksum = 1469598103934665603ULL;
@@ -113,9 +114,9 @@ cmp_desc(const void *a, const void *b)
 int
 main(void)
 {
-	Stats		a,
-				b,
-				c;
+	Stats		a = {0},
+				b = {0},
+				c = {0};
 	int64_t		top = 0;
 	int32_t		min_user;
 	MrSynthParams bad = {10, 10, 101, 10, 0.5, 0, test_alloc, test_free, NULL};
@@ -172,5 +173,8 @@ main(void)
 		ok(good, "movies have a year in 1915-2023 and 1 to 3 distinct sorted genres");
 		MrSynthFree(s);
 	}
+	free(a.per_user);
+	free(b.per_user);
+	free(c.per_user);
 	return 0;
 }
