@@ -109,6 +109,16 @@ tap_is "gate with a recipe retrains it (production differs from as-is)" \
   "$(jq -r '[.production != .production_as_is, .production != null] | @csv' <<<"$g")" 'true,true'
 tap_is "the gate leaves no model behind" "$(q "SELECT count(*) FROM models WHERE model_name LIKE '\_gate\_%'")" 0
 
+# monitoring (install/75_stats.sql) sees imported models like any other
+if [ "$(q "SELECT to_regclass('movierec.model_gauges') IS NOT NULL")" = t ]; then
+  tap_is "model_gauges lists the imported production model" \
+    "$(q "SELECT algorithm, stage FROM model_gauges WHERE model_id = $id5")" "external|production"
+  tap_ok "serving_stats counts the calls served by an imported model" \
+    test "$(q "SELECT coalesce(sum(calls), 0) FROM serving_stats WHERE model = 'mapped' AND function = 'recommend'")" -ge 25
+else
+  tap_n=$((tap_n + 1)); echo "ok $tap_n - monitoring views # SKIP monitoring (install/75_stats.sql) is not in this tree"
+fi
+
 # bad input: refused, nothing written
 n0=$(q "SELECT count(*) FROM models")
 err() { "${P[@]}" -c "SET search_path TO movierec, public" -c "$1" 2>&1 >/dev/null | head -1; }
