@@ -34,8 +34,11 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# header dependencies (PGXS tracks none unless PostgreSQL was built with them)
-override CPPFLAGS += -MMD -MP
+# header dependencies (PGXS tracks none unless PostgreSQL was built with them).
+# Only for the .o files: the LLVM bitcode rule compiles the same sources to
+# .bc with the same CPPFLAGS, and its NAME.d, naming only NAME.bc, would
+# overwrite the object's and leave the .o stale after a header change.
+$(OBJS): override CPPFLAGS += -MMD -MP
 -include $(OBJS:.o=.d)
 
 movierec--$(EXTVERSION).sql: $(PARTS)

@@ -100,6 +100,35 @@ main(int argc, char **argv)
 		   algo, nu, ni, (long) n, f->k, p.iterations, p.threads,
 		   t1 - t0, t2 - t1, c2 - c1, (t2 - t1) / (p.iterations > 0 ? p.iterations : 1),
 		   MrKernelWorkspace(algo, r, &p) / 1048576.0);
+	/* MR_DUMP_FACTORS=PREFIX: PREFIX.items / PREFIX.users for bench/serve_kernels */
+	if (getenv("MR_DUMP_FACTORS") && f->k > 0)
+	{
+		int			side;
+
+		for (side = 0; side < 2; side++)
+		{
+			char		path[4096];
+			int32_t		rows = side ? f->n_users : f->n_items;
+			const float *M = side ? f->P : f->Q;
+			const float *b = side ? f->user_bias : f->item_bias;
+			FILE	   *fp;
+			int32_t		i;
+
+			snprintf(path, sizeof(path), "%s.%s", getenv("MR_DUMP_FACTORS"), side ? "users" : "items");
+			fp = fopen(path, "w");
+			if (fp == NULL)
+				return 1;
+			fprintf(fp, "%d %d\n", rows, f->k);
+			for (i = 0; i < rows; i++)
+			{
+				fprintf(fp, "%.9g", b ? b[i] : 0.0f);
+				for (j = 0; j < f->k; j++)
+					fprintf(fp, " %.9g", M[(size_t) i * f->k + j]);
+				fputc('\n', fp);
+			}
+			fclose(fp);
+		}
+	}
 	bench_free_ratings(r);
 	bench_free_factors(f);
 	return 0;

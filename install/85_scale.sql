@@ -203,7 +203,7 @@ CREATE OR REPLACE FUNCTION movierec.import_factors(model_name text, user_factors
 $$
 DECLARE
     p jsonb := params;
-    keys constant text[] := ARRAY['from', 'regularization', 'reg_exponent', 'reg_user_bias', 'implicit', 'alpha',
+    keys constant text[] := ARRAY['from', 'regularization', 'reg_exponent', 'reg_user_bias', 'reg_item_bias', 'implicit', 'alpha',
                                   'global_mean', 'rating_min', 'rating_max', 'user_bias_col',
                                   'item_bias_col', 'user_id_map', 'item_id_map', 'trained_at',
                                   'source', 'recipe'];
@@ -244,7 +244,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Known keys: ' || array_to_string(keys, ', ') || '.';
     END IF;
-    SELECT string_agg(quote_literal(x), ', ') INTO bad FROM unnest(ARRAY['regularization', 'reg_exponent', 'reg_user_bias', 'alpha',
+    SELECT string_agg(quote_literal(x), ', ') INTO bad FROM unnest(ARRAY['regularization', 'reg_exponent', 'reg_user_bias', 'reg_item_bias', 'alpha',
                                   'global_mean', 'rating_min', 'rating_max']) x
      WHERE p ? x AND jsonb_typeof(p->x) <> 'number';
     IF bad IS NULL AND p ? 'implicit' AND jsonb_typeof(p->'implicit') <> 'boolean' THEN
@@ -257,15 +257,15 @@ BEGIN
     IF bad IS NOT NULL THEN
         RAISE EXCEPTION 'import_factors params key % has the wrong type', bad
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Numbers for regularization, reg_exponent, reg_user_bias, alpha, global_mean, rating_min and rating_max; '
+                  HINT = 'Numbers for regularization, reg_exponent, reg_user_bias, reg_item_bias, alpha, global_mean, rating_min and rating_max; '
                          'a boolean for implicit; {"algorithm": ..., "params": {...}} for recipe.';
     END IF;
-    IF (p->>'regularization')::float8 < 0 OR (p->>'reg_user_bias')::float8 < 0 OR (p->>'reg_exponent')::float8 NOT BETWEEN 0 AND 2
+    IF (p->>'regularization')::float8 < 0 OR (p->>'reg_user_bias')::float8 < 0 OR (p->>'reg_item_bias')::float8 < 0 OR (p->>'reg_exponent')::float8 NOT BETWEEN 0 AND 2
        OR (p->>'alpha')::float8 < 0
        OR coalesce((p->>'rating_min')::float8, 0.5) >= coalesce((p->>'rating_max')::float8, 5) THEN
         RAISE EXCEPTION 'import_factors params out of range'
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'regularization >= 0, reg_user_bias >= 0, reg_exponent in [0, 2], alpha >= 0, rating_min < rating_max.';
+                  HINT = 'regularization >= 0, reg_user_bias and reg_item_bias >= 0, reg_exponent in [0, 2], alpha >= 0, rating_min < rating_max.';
     END IF;
     src := coalesce(p->>'source', 'movierec.ratings')::regclass;
 
@@ -308,6 +308,7 @@ BEGIN
         'regularization', coalesce(p->'regularization', '0.1'),
         'reg_exponent', coalesce(p->'reg_exponent', '1'),
         'reg_user_bias', p->'reg_user_bias',
+        'reg_item_bias', p->'reg_item_bias',
         'implicit', coalesce(p->'implicit', 'false'),
         'alpha', coalesce(p->'alpha', '1'),
         'use_bias', (p ? 'user_bias_col') OR (p ? 'item_bias_col'),

@@ -16,6 +16,7 @@
 #include "utils/jsonb.h"
 
 #include "blas.h"
+#include "scan_kernel.h"
 #include "serve.h"
 #include "stats.h"
 #include "train.h"
@@ -44,6 +45,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	MrServeInit();
+	MrScanKernelInit();
 	MrTrainInit();
 	MrWorkerInit();
 	MrFaultInit();
@@ -68,7 +70,7 @@ MrEnsureBlas(void)
 
 PG_FUNCTION_INFO_V1(movierec_build_info);
 
-/* movierec.build_info(): version, BLAS library, core type and threads. */
+/* movierec.build_info(): version, BLAS library, core type, threads, scan kernel. */
 Datum
 movierec_build_info(PG_FUNCTION_ARGS)
 {
@@ -92,6 +94,8 @@ movierec_build_info(PG_FUNCTION_ARGS)
 	appendStringInfo(&buf, ", \"blas_coretype_source\": ");
 	escape_json(&buf, MrBlasCoretypeSource());
 	appendStringInfo(&buf, ", \"blas_threads\": %d", mr_blas.get_num_threads());
+	appendStringInfo(&buf, ", \"scan_kernel\": ");
+	escape_json(&buf, MrScanKernelInUse());
 	appendStringInfo(&buf, ", \"preloaded\": %s", mr_preloaded ? "true" : "false");
 	appendStringInfo(&buf, ", \"postgres\": ");
 	escape_json(&buf, PG_VERSION_STR);

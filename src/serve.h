@@ -9,9 +9,14 @@
 
 #include "model_store.h"
 
+#include "storage/itemptr.h"
 #include "utils/timestamp.h"
 
 #include "serve_kernels.h"
+
+/* serve_generation.c: do the resolved model names hold under this snapshot? */
+extern bool MrServeNamesCurrent(void);
+extern void MrServeNamesResolving(void);
 
 /* Largest k (and n) the serving functions accept. */
 #define MR_SERVE_MAX_K 10000
@@ -61,6 +66,42 @@ typedef struct MrServeModel
 
 	float	   *scratch;		/* n_items scores, reused by every call */
 	MemoryContext cxt;
+
+	/*
+	 * serve_prune.c: 0 not built yet, 1 used (prune set), -1 not worth it;
+	 * for the served arrays of build prune_version (see served_version).
+	 */
+	int			prune_state;
+	struct MrPrune *prune;
+	uint64		prune_version;
+
+	/*
+	 * The arrays above are the served movies: the trained ones (base_*) and
+	 * the folded ones merged by movie_id (serve_items.c), in served_cxt.
+	 */
+	int32		n_base;
+	int64	   *base_ids;
+	float	   *base_bias;
+	float	   *base_Q;
+	float	   *base_norm;
+	int32	   *base_n_ratings;
+	float	   *base_mean;
+	int32		n_folded;
+	bool	   *is_folded;		/* n_items, NULL when nothing is folded */
+	float		reg_item_bias;	/* the movie step's bias penalty */
+	uint64		items_gen;
+	int			items_min;
+	uint64		served_version;	/* unique per build of the served arrays in this backend */
+	MemoryContext served_cxt;
+
+	/* the transaction snapshot the model read its ratings under (serve_changes.c) */
+	bool		snap_valid;
+	uint64		snap_xmin;
+	uint64		snap_xmax;
+	int32		snap_nxip;
+	uint64	   *snap_xip;
+	TransactionId snap_row_xmin;	/* the snapshots row: written by the training */
+	CommandId	snap_row_cid;
 } MrServeModel;
 
 /* How a user is served. */
@@ -76,21 +117,24 @@ typedef struct MrServeUser
 {
 	MrServePath path;
 	char		reason[256];
-	/* current ratings (movierec.ratings), sorted by movie_id */
+	/* current ratings (movierec.ratings), sorted by movie_id; values NaN unless read */
 	int32		n_rated;
 	int64	   *rated_ids;
 	float	   *rated_vals;
-	TimestampTz newest;			/* newest rated_at (DT_NOBEGIN if none) */
-	bool		any_null_time;
 	/* the subset the model knows, as item indexes */
 	int32		n_known;
 	int32	   *known_idx;
 	float	   *known_vals;
 	/* user vector for the model and fold-in paths */
 	bool		in_model;
+	bool		fold_failed;	/* the fold-in system could not be solved */
 	float	   *p;				/* k floats */
 	float		bias;
 } MrServeUser;
+
+/* serve_prune.c */
+extern bool MrServePruneRecommend(FunctionCallInfo fcinfo, MrServeModel *m,
+								  const MrServeUser *u, int k, bool exclude);
 
 /* serve_cache.c */
 extern void MrServeInit(void);
@@ -106,13 +150,54 @@ extern Oid	MrServeRelid(int which);
 #define MR_REL_USER_FACTORS		2
 #define MR_REL_USER_FACTORS_PKEY 3
 #define MR_REL_RECOMMENDATIONS	4
-#define MR_REL_COUNT			5
+#define MR_REL_RATING_CHANGES	5
+#define MR_REL_RATING_CHANGES_PKEY 6
+#define MR_REL_MOVIES			7
+#define MR_REL_COUNT			8
+
+/* serve_items.c */
+extern int	mr_item_fold_in_min_ratings;
+extern void MrServeItemsInit(void);
+extern void MrServeItemsStale(void);
+extern void MrServeItemsBuild(MrServeModel *m);
+extern void MrServeItemsCheck(MrServeModel *m);
+
+/* serve_cache.c, for serve_items.c */
+extern float *MrServeAllocFloats(MemoryContext cxt, Size n);
+extern void MrServeDerive(MrServeModel *m, MemoryContext cxt);
+
+/*
+ * Which versions of a user's change-log row and of the truncate marker a
+ * snapshot sees (serve_changes.c): equal keys mean equal current ratings,
+ * which lets serve_user.c cache a user's rated movies.
+ */
+typedef struct MrChangeKey
+{
+	bool		found[2];		/* the user's row, the marker (user 0) */
+	ItemPointerData tid[2];
+	TransactionId xmin[2];
+} MrChangeKey;
+
+/* serve_changes.c */
+extern void MrServeChangesLoad(MrServeModel *m);
+extern bool MrServeUserChanged(const MrServeModel *m, int64 user_id, MrChangeKey *key);
+
+/* serve_user.c, for serve_cache.c */
+extern void MrServeUserCacheReset(void);
+
+/* What a caller needs of the user's current ratings. */
+typedef enum MrServeNeed
+{
+	MR_NEED_NONE,				/* the path and the factors (predict) */
+	MR_NEED_IDS,				/* and the rated movies (exclusion) */
+	MR_NEED_VALUES				/* and the ratings (explain) */
+} MrServeNeed;
 
 /* serve_user.c */
-extern MrServeUser *MrServeResolveUser(MrServeModel *m, int64 user_id);
+extern MrServeUser *MrServeResolveUser(MrServeModel *m, int64 user_id, MrServeNeed need);
 extern MrServeUser *MrServeUserFromArrays(MrServeModel *m, int32 n,
 										  const int64 *ids, const float *vals);
-extern void MrServeFoldIn(MrServeModel *m, MrServeUser *u, float *chol);
+extern bool MrServeFoldIn(MrServeModel *m, MrServeUser *u, float *chol);
 extern const char *MrServePathName(MrServePath path);
 
 #endif							/* MR_SERVE_H */

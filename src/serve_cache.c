@@ -102,8 +102,11 @@ serve_relcache_cb(Datum arg, Oid relid)
 		return;
 	}
 	for (i = 0; i < MR_REL_COUNT; i++)
-		if (relid == rel_oids[i])
+		if (relid == rel_oids[i] && i != MR_REL_RATING_CHANGES_PKEY)
 			oids_stale = true;
+	/* queued by the ratings triggers: ratings of a new movie changed */
+	if (oids_valid && relid == rel_oids[MR_REL_RATING_CHANGES_PKEY])
+		MrServeItemsStale();
 }
 
 /* Define serving settings and register the invalidation callback. */
@@ -132,6 +135,19 @@ MrServeInit(void)
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 	CacheRegisterRelcacheCallback(serve_relcache_cb, (Datum) 0);
+	MrServeItemsInit();
+}
+
+/* Forget the resolved names (the models, keyed by id, stay). */
+static void
+serve_forget_names(void)
+{
+	int			i;
+
+	for (i = 0; i < n_names; i++)
+		if (names[i].key)
+			pfree(names[i].key);
+	n_names = 0;
 }
 
 /* Free every cached model and resolved name. */
@@ -143,10 +159,7 @@ serve_reset_models(void)
 	for (i = 0; i < n_models; i++)
 		MemoryContextDelete(models[i]->cxt);
 	n_models = 0;
-	for (i = 0; i < n_names; i++)
-		if (names[i].key)
-			pfree(names[i].key);
-	n_names = 0;
+	serve_forget_names();
 	models_stale = false;
 }
 
@@ -173,6 +186,8 @@ serve_resolve_oids(void)
 	if (oids_valid && !oids_stale)
 		return;
 	oids_stale = false;
+	/* cached rated movies are keyed by change-log row versions */
+	MrServeUserCacheReset();
 	nsp = get_namespace_oid("movierec", false);
 	models_relid = serve_lookup(nsp, "models");
 	item_factors_relid = serve_lookup(nsp, "item_factors");
@@ -181,6 +196,9 @@ serve_resolve_oids(void)
 	rel_oids[MR_REL_USER_FACTORS] = serve_lookup(nsp, "user_factors");
 	rel_oids[MR_REL_USER_FACTORS_PKEY] = serve_lookup(nsp, "user_factors_pkey");
 	rel_oids[MR_REL_RECOMMENDATIONS] = serve_lookup(nsp, "recommendations");
+	rel_oids[MR_REL_RATING_CHANGES] = serve_lookup(nsp, "rating_changes");
+	rel_oids[MR_REL_RATING_CHANGES_PKEY] = serve_lookup(nsp, "rating_changes_pkey");
+	rel_oids[MR_REL_MOVIES] = serve_lookup(nsp, "movies");
 	oids_valid = true;
 }
 
@@ -283,9 +301,9 @@ param_float(HeapTuple tup, TupleDesc td, int col, float dflt)
 	return (float) strtod(s, NULL);
 }
 
-/* Allocate n floats aligned to 64 bytes in cxt. */
-static float *
-alloc_aligned_floats(MemoryContext cxt, Size n)
+/* Allocate n floats aligned to 64 bytes in cxt (zeroed). */
+float *
+MrServeAllocFloats(MemoryContext cxt, Size n)
 {
 	char	   *raw = MemoryContextAllocExtended(cxt, mul_size(n, sizeof(float)) + 64,
 												 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
@@ -323,7 +341,7 @@ serve_load_model(int64 model_id)
 								   "coalesce(global_mean, 0), rating_min, rating_max, created_at, "
 								   "params->>'regularization', params->>'reg_user_bias', "
 								   "params->>'use_bias', params->>'alpha', params->>'binarize', "
-								   "params->>'reg_exponent', params->>'implicit' "
+								   "params->>'reg_item_bias', params->>'reg_exponent', params->>'implicit' "
 								   "FROM movierec.models WHERE model_id = $1",
 								   1, &argtype, &arg, NULL, true, 1);
 		if (rc != SPI_OK_SELECT)
@@ -353,8 +371,8 @@ serve_load_model(int64 model_id)
 		if (strcmp(m->algorithm, "external") == 0)
 		{
 			/* imported factors (install/85_scale.sql): the user step is in params */
-			m->spec.implicit = param_float(tup, td, 15, 0.0f) != 0.0f;
-			m->spec.reg_exponent = param_float(tup, td, 14, 1.0f);
+			m->spec.implicit = param_float(tup, td, 16, 0.0f) != 0.0f;
+			m->spec.reg_exponent = param_float(tup, td, 15, 1.0f);
 		}
 		m->spec.reg = param_float(tup, td, 9, m->spec.implicit ? 1.0f : 0.1f);
 		m->spec.reg_bias = param_float(tup, td, 10, m->spec.reg);
@@ -362,6 +380,8 @@ serve_load_model(int64 model_id)
 		m->spec.alpha = param_float(tup, td, 12, 1.0f);
 		m->spec.binarize = param_float(tup, td, 13, 0.0f);
 		m->spec.global_mean = m->spec.implicit ? 0.0f : m->global_mean;
+		m->reg_item_bias = param_float(tup, td, 14, m->spec.reg);
+		MrServeChangesLoad(m);
 
 		rc = SPI_execute_with_args("SELECT movie_id, bias, factors, n_ratings, mean_rating "
 								   "FROM movierec.item_factors WHERE model_id = $1 ORDER BY movie_id",
@@ -392,13 +412,12 @@ serve_load_model(int64 model_id)
 
 		m->n_items = (int32) n;
 		m->item_ids = MemoryContextAllocExtended(cxt, mul_size(n, sizeof(int64)), MCXT_ALLOC_HUGE);
-		m->item_bias = alloc_aligned_floats(cxt, n);
-		m->norm = alloc_aligned_floats(cxt, n);
-		m->mean_rating = alloc_aligned_floats(cxt, n);
-		m->scratch = alloc_aligned_floats(cxt, n);
+		m->item_bias = MrServeAllocFloats(cxt, n);
+		m->norm = MrServeAllocFloats(cxt, n);
+		m->mean_rating = MrServeAllocFloats(cxt, n);
 		m->n_ratings = MemoryContextAllocExtended(cxt, mul_size(n, sizeof(int32)), MCXT_ALLOC_HUGE);
 		if (m->k > 0)
-			m->Q = alloc_aligned_floats(cxt, mul_size(n, m->k));
+			m->Q = MrServeAllocFloats(cxt, mul_size(n, m->k));
 
 		for (i = 0; i < n; i++)
 		{
@@ -444,10 +463,46 @@ serve_load_model(int64 model_id)
 	}
 	PG_END_TRY();
 
+	m->spec.k = m->k;
+	m->n_base = m->n_items;
+	m->base_ids = m->item_ids;
+	m->base_bias = m->item_bias;
+	m->base_Q = m->Q;
+	m->base_norm = m->norm;
+	m->base_n_ratings = m->n_ratings;
+	m->base_mean = m->mean_rating;
+	PG_TRY();
+	{
+		MrServeItemsBuild(m);
+	}
+	PG_CATCH();
+	{
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return m;
+}
+
+/*
+ * The arrays derived from the served items (bf16 panels, candidates,
+ * scores, id table, fold-in spec, Q^T Q), in cxt; popularity is redone on
+ * its next use.
+ */
+void
+MrServeDerive(MrServeModel *m, MemoryContext cxt)
+{
+	uint64		i;
+
+	m->scratch = MrServeAllocFloats(cxt, m->n_items);
+	m->packed = NULL;
+	m->cand = NULL;
+	m->gram = NULL;
+	m->id_index = NULL;
 	if (m->k > 0)
 	{
 		/* (floats are twice the size of bfloat16 values: round up) */
-		m->packed = (uint16 *) alloc_aligned_floats(cxt, MrPackedCount(m->n_items, m->k) / 2 + 1);
+		m->packed = (uint16 *) MrServeAllocFloats(cxt, MrPackedCount(m->n_items, m->k) / 2 + 1);
 		MrPackItems(m->Q, m->n_items, m->k, m->packed);
 		m->cand = MemoryContextAllocExtended(cxt, mul_size(m->n_items, sizeof(int32)), MCXT_ALLOC_HUGE);
 	}
@@ -469,7 +524,7 @@ serve_load_model(int64 model_id)
 	if (m->spec.implicit && m->k > 0)
 	{
 		MrEnsureBlas();
-		m->gram = alloc_aligned_floats(cxt, (Size) m->k * m->k);
+		m->gram = MrServeAllocFloats(cxt, (Size) m->k * m->k);
 		mr_blas.ssyrk(MrRowMajor, MrLower, MrTrans, m->k, m->n_items, 1.0f,
 					  m->Q, m->k, 0.0f, m->gram, m->k);
 		for (i = 0; i < (uint64) m->k; i++)
@@ -481,8 +536,8 @@ serve_load_model(int64 model_id)
 		}
 		m->spec.gram = m->gram;
 	}
+	m->pop_score = NULL;
 	m->pop_min_count = -1;
-	return m;
 }
 
 /*
@@ -516,6 +571,10 @@ MrServeGetModel(text *model_arg)
 	serve_resolve_oids();
 	MrEnsureBlas();
 
+	/* names resolved under an older registry than this call sees: again */
+	if (n_names > 0 && !MrServeNamesCurrent())
+		serve_forget_names();
+
 	/* the cache may have been filled under another role: check every call */
 	{
 		AclResult	acl = pg_class_aclcheck(models_relid, GetUserId(), ACL_SELECT);
@@ -538,6 +597,8 @@ MrServeGetModel(text *model_arg)
 		}
 	if (!found)
 	{
+		if (n_names == 0)
+			MrServeNamesResolving();
 		model_id = serve_resolve_name(key);
 		if (n_names == MR_SERVE_MAX_NAMES)
 		{
@@ -563,6 +624,7 @@ MrServeGetModel(text *model_arg)
 				memmove(&models[1], &models[0], sizeof(MrServeModel *) * i);
 				models[0] = m;
 			}
+			MrServeItemsCheck(m);
 			MrServePopularity(m);
 			MrStatsNoteModel(m->model_id, m->model_name);
 			return m;
@@ -597,7 +659,7 @@ MrServePopularity(MrServeModel *m)
 		m->pop_damping == mr_popularity_damping)
 		return;
 	if (m->pop_score == NULL)
-		m->pop_score = alloc_aligned_floats(m->cxt, m->n_items);
+		m->pop_score = MrServeAllocFloats(m->served_cxt, m->n_items);
 	for (i = 0; i < m->n_items; i++)
 	{
 		double		n = m->n_ratings[i];

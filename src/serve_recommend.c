@@ -31,6 +31,7 @@
 #include "utils/tuplestore.h"
 
 #include "blas.h"
+#include "eval_metrics.h"
 #include "stats.h"
 
 /* top-k output buffers, reused by every call */
@@ -280,13 +281,18 @@ movierec_recommend(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;
 	m = arg_model(fcinfo, 2);
-	u = MrServeResolveUser(m, PG_GETARG_INT64(0));
+	u = MrServeResolveUser(m, PG_GETARG_INT64(0),
+						   (PG_ARGISNULL(3) || PG_GETARG_BOOL(3)) ? MR_NEED_IDS : MR_NEED_NONE);
 	if (!PG_ARGISNULL(4))
 	{
 		ncand = among_candidates(m, PG_GETARG_ARRAYTYPE_P(4), &cand);
 		if (ncand == 0)
 			return (Datum) 0;
 	}
+	/* the norm-ordered scan when the model uses it (serve_prune.c) */
+	if (cand == NULL &&
+		MrServePruneRecommend(fcinfo, m, u, k, PG_ARGISNULL(3) || PG_GETARG_BOOL(3)))
+		return (Datum) 0;
 	p = score_for(m, u, cand, ncand, &add);
 	if (PG_ARGISNULL(3) || PG_GETARG_BOOL(3))
 		exclude_known(m, u);
@@ -308,9 +314,23 @@ movierec_predict(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	m = arg_model(fcinfo, 2);
-	x = known_movie(m, PG_GETARG_INT64(1));
-	u = MrServeResolveUser(m, PG_GETARG_INT64(0));
+	x = MrServeItemIndex(m, PG_GETARG_INT64(1));
+	u = MrServeResolveUser(m, PG_GETARG_INT64(0), MR_NEED_NONE);
 	MrStatsNotePath(MrServePathName(u->path));
+	if (x < 0)
+	{
+		/*
+		 * A movie the model lacks: what evaluate() predicts for such a row,
+		 * the global mean plus the user's bias (none for a user served by
+		 * popularity, i.e. one the model lacks and cannot fold in), in
+		 * double precision and clipped the same way.
+		 */
+		double		pred = (double) m->global_mean;
+
+		if (u->path != MR_PATH_POPULARITY)
+			pred += (double) u->bias;
+		PG_RETURN_FLOAT4(MrClipRating(pred, m->rating_min, m->rating_max));
+	}
 	if (u->path == MR_PATH_POPULARITY)
 	{
 		double		n = m->n_ratings[x];
@@ -324,8 +344,18 @@ movierec_predict(PG_FUNCTION_ARGS)
 			: m->global_mean;
 	}
 	else
-		r = MrScoreExact(m->Q + (Size) x * m->k, m->k, u->p, m->item_bias[x]) +
-			m->spec.global_mean + u->bias;
+	{
+		/* evaluate()'s arithmetic: mu + b_u + b_i + p.q in double */
+		const float *q = m->Q + (Size) x * m->k;
+		double		pred = (double) m->spec.global_mean + u->bias + m->item_bias[x];
+		int			f;
+
+		for (f = 0; f < m->k; f++)
+			pred += (double) u->p[f] * q[f];
+		if (isnan(pred))
+			PG_RETURN_NULL();
+		PG_RETURN_FLOAT4(MrClipRating(pred, m->rating_min, m->rating_max));
+	}
 	if (isnan(r))
 		PG_RETURN_NULL();
 	r = Max(m->rating_min, Min(m->rating_max, r));
@@ -500,7 +530,7 @@ movierec_explain(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	m = arg_model(fcinfo, 2);
 	x = known_movie(m, PG_GETARG_INT64(1));
-	u = MrServeResolveUser(m, PG_GETARG_INT64(0));
+	u = MrServeResolveUser(m, PG_GETARG_INT64(0), MR_NEED_VALUES);
 	MrStatsNotePath(MrServePathName(u->path));
 	d = MrFoldInDim(&m->spec);
 	if (m->popularity_only || d == 0 || u->n_known == 0)
@@ -552,7 +582,8 @@ movierec_recommend_explain_path(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;
 	m = arg_model(fcinfo, 1);
-	u = MrServeResolveUser(m, PG_GETARG_INT64(0));
+	/* resolve as recommend() does (with the rated movies, for exclusion) */
+	u = MrServeResolveUser(m, PG_GETARG_INT64(0), MR_NEED_IDS);
 	values[0] = CStringGetTextDatum(MrServePathName(u->path));
 	values[1] = CStringGetTextDatum(u->reason);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

@@ -29,11 +29,15 @@
 #endif
 #include "blas.h"
 
-#include <cpuid.h>
 #include <dlfcn.h>
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#define MR_BLAS_X86 1
+#endif
 
 MrBlasApi	mr_blas;
 
@@ -44,6 +48,7 @@ static const char *coretype_source = "openblas";
 static char blas_path[1024];
 static int	current_threads = -1;
 
+#ifdef MR_BLAS_X86
 /* True if the OS saves the register state named by mask (XCR0 bits). */
 static int
 os_saves(unsigned int mask)
@@ -88,6 +93,14 @@ detect_coretype(void)
 		return "Haswell";
 	return NULL;
 }
+#else
+/* Not x86: OpenBLAS's own choice (its aarch64 detection is current). */
+static const char *
+detect_coretype(void)
+{
+	return NULL;
+}
+#endif
 
 /* Resolve one symbol; remembers the first failure. */
 static void *

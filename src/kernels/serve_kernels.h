@@ -46,9 +46,9 @@ extern void MrScoreApprox(const uint16_t *packed, int32_t n, int k,
 extern float MrScoreExact(const float *q, int k, const float *p, float bias);
 
 /*
- * Name of the approximate-pass variant in use.  mode 0: as is; 1: switch
- * to the plain C loop (tests); 2: choose the best variant again; 3: the
- * AVX-512F variant if the CPU has it (tests).
+ * Name of the scan variant in use (simd_dispatch.h has the full API).
+ * mode 0: as is; 1: switch to portable; 2: choose the best variant again;
+ * 3: AVX-512F if the CPU has it.
  */
 extern const char *MrScoreKernelName(int mode);
 
@@ -72,6 +72,52 @@ typedef struct MrScanInput
  */
 extern int	MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 						int32_t *out_index, float *out_score);
+
+/*
+ * Norm-ordered exact top k (serve_prune.c): the items sorted once by an
+ * upper-bound key, packed in that order, with per-panel suffix maxima of
+ * bias and |q|, so that a query stops as soon as no later item can reach
+ * the k-th score.  Memory: MrPruneBytes(n, k), owned by the caller.
+ */
+#define MR_PRUNE_GRID 8
+
+typedef struct MrPrune
+{
+	int32_t		n;				/* items */
+	int			k;				/* factors */
+	int32_t    *perm;			/* position -> item index */
+	uint16_t   *packed;			/* bf16 panels in position order */
+	float	   *norm;			/* |q| by position */
+	float	   *bias;			/* bias by position */
+	double	   *suf_max;		/* per panel, MR_PRUNE_GRID values: max of
+								 * bias + c_j |q| from this panel on */
+	double	   *suf_norm;		/* per panel: max |q| from this panel on */
+	double		grid[8];		/* the c_j, increasing */
+	float	   *y;				/* n: scores by position (scratch) */
+	int32_t    *cand;			/* n: candidate positions (scratch) */
+	uint8_t    *mark;			/* n: excluded items (scratch, kept zero) */
+} MrPrune;
+
+/* Bytes MrPruneBuild needs for n items of k factors. */
+extern size_t MrPruneBytes(int32_t n, int k);
+
+/*
+ * Build the index in mem (MrPruneBytes, 64-byte aligned) from Q (n x k),
+ * norm and bias (NULL: zero).  key_norm weights |q| in the sort key
+ * bias + key_norm |q| (a typical user-vector norm).
+ */
+extern void MrPruneBuild(MrPrune *ix, void *mem, const float *Q, const float *norm,
+						 const float *bias, int32_t n, int k, float key_norm);
+
+/*
+ * Exact top k of bias + q . p over the items not in excl[0..n_excl)
+ * (item indexes), the same result as MrScoreApprox + MrTopKExact: ids,
+ * order, scores and ties.  Q and bias are the original arrays.  Sets
+ * *n_visited to the items scanned.  Returns the count.
+ */
+extern int	MrPruneTopK(const MrPrune *ix, const float *Q, const float *bias,
+						const float *p, int k, const int32_t *excl, int32_t n_excl,
+						int32_t *out_index, float *out_score, int32_t *n_visited);
 
 /* What a model's user step looks like (read from models.params). */
 typedef struct MrFoldInSpec

@@ -155,8 +155,28 @@ MrTopKScanRow(MrTopK *h, const float *row, const float *bias, int32_t offset,
 		MrTopKPush(h, row[j] + bias[j], offset + j);
 	for (; j < n; j++)
 	{
-		float		s = row[j] + bias[j];
+		float		s;
 
+		/*
+		 * 16 at a time first: a loop the compiler vectorizes (no call, no
+		 * branch) says whether any of them beats the root; most blocks
+		 * have none once the heap holds good items.
+		 */
+		if ((j & 15) == 0 && j + 16 <= n)
+		{
+			float		root = h->score[0];
+			int			any = 0,
+						t;
+
+			for (t = 0; t < 16; t++)
+				any |= (row[j + t] + bias[j + t] > root);
+			if (!any)
+			{
+				j += 15;
+				continue;
+			}
+		}
+		s = row[j] + bias[j];
 		/* indexes grow across calls too, so ties never win: strict > */
 		if (s > h->score[0])
 		{

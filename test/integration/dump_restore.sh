@@ -27,7 +27,10 @@ SELECT (SELECT count(*) FROM movierec.ratings), (SELECT count(*) FROM movierec.m
           FROM movierec.item_factors WHERE model_id = (SELECT min(model_id) FROM movierec.models));
 SQL
 }
-recs() { "${P[@]}" -d "$1" -c "SELECT string_agg(movie_id::text, ',' ORDER BY rank) FROM movierec.recommend(7, 10, 'dumped')"; }
+# (from the stored factors: the restore re-inserts every rating after the
+# models were trained, which the change log sees, so with fold-in on the
+# restored users are folded in until the next training; doc/serving.md)
+recs() { "${P[@]}" -d "$1" -c "SET movierec.fold_in = off" -c "SELECT string_agg(movie_id::text, ',' ORDER BY rank) FROM movierec.recommend(7, 10, 'dumped')"; }
 
 "$BINDIR/pg_dump" -Fc -d mr_dump_src -f "$T/db.dump" 2>"$T/dump.err"
 tap_is "pg_dump succeeds" "$?" 0
@@ -37,7 +40,7 @@ tap_is "pg_restore succeeds without errors" "$?:$(wc -c <"$T/restore.err")" "0:0
 
 src=$(state mr_dump_src); dst=$(state mr_dump_dst)
 tap_is "ratings, movies, models and factors are restored (counts and checksums)" "$dst" "$src"
-tap_is "the restored database recommends the same movies" "$(recs mr_dump_dst)" "$(recs mr_dump_src)"
+tap_is "the restored database recommends the same movies from the stored factors" "$(recs mr_dump_dst)" "$(recs mr_dump_src)"
 # the model id sequence is restored too: a new model does not collide
 new=$("${P[@]}" -d mr_dump_dst -c "SELECT movierec.train('after_restore', 'baseline') > (SELECT max(model_id) FROM movierec.models WHERE model_name <> 'after_restore')")
 tap_is "model ids continue after the restore" "$new" t

@@ -34,9 +34,10 @@ CREATE TABLE si AS SELECT m.id, f.factors AS features, f.bias FROM movierec.item
 SQL
 
 gm=$(q "SELECT global_mean FROM models WHERE model_id = 1")
-# the user step of movierec's als: lambda n_u^0.4, its user-bias penalty
+# the user step of movierec's als: lambda n_u^0.4, its bias penalties
 ubr=$(q "SELECT params->>'reg_user_bias' FROM models WHERE model_id = 1")
-common="\"global_mean\": $gm, \"regularization\": 0.07, \"reg_exponent\": 0.4, \"reg_user_bias\": $ubr, \"from\": \"spark-als test\""
+ibr=$(q "SELECT params->>'reg_item_bias' FROM models WHERE model_id = 1")
+common="\"global_mean\": $gm, \"regularization\": 0.07, \"reg_exponent\": 0.4, \"reg_user_bias\": $ubr, \"reg_item_bias\": $ibr, \"from\": \"spark-als test\""
 id2=$(q "SELECT import_factors('m', '\"spark user\"', 'spark_item', '{$common, \"user_bias_col\": \"b ias\", \"item_bias_col\": \"bias\"}')")
 tap_is "import returns the new model's id" "$id2" 2
 tap_is "registered as version 2, algorithm external, stage none" \

@@ -4,6 +4,7 @@
  * and the BaselineOnly update order.  Prints TAP.
  */
 // sources: src/kernels/kern_baseline.c src/kernels/kern_popularity.c src/kernels/kern_als.c src/kernels/kern_svd.c src/kernels/kern_ials.c src/kernels/kern_util.c src/kernels/mf_defaults.c
+// cross: aarch64
 #include "planted.h"
 
 /* |a - b| < 1e-6 */

@@ -5,6 +5,7 @@
  * the UTF-8 / Latin-1 handling.  Prints TAP.
  */
 // sources: src/kernels/load_parse.c
+// cross: aarch64
 #include "load_parse.h"
 
 #include <stdio.h>

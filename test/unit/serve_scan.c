@@ -1,12 +1,21 @@
 /*
- * Unit test of the catalogue scan (src/kernels/serve_scan.c): the bfloat16 pass
- * stays within its error bound, the AVX-512 and plain C passes agree bit
- * for bit, and MrTopKExact returns exactly the top k of the exact float
- * scores (ids, order and scores), also with exclusions, many equal
- * items, odd shapes and k = 10000.  Prints TAP.
+ * Unit test of the catalogue scan (src/kernels/serve_scan*.c), for every
+ * SIMD variant (portable, neon, avx2, avx512f, avx512bf16): the variants
+ * this CPU has are forced one after the other through the dispatch API
+ * (simd_dispatch.c); the others print "ok N # SKIP" lines, which test/run
+ * counts as skipped.  Per variant: the bfloat16 pass stays within its error
+ * bound; avx512f, avx2 and neon are bit-identical to a fmaf() reference
+ * loop (they claim it); MrTopKExact returns exactly the top k of the exact
+ * float scores (ids, order and scores) with exclusions, ties, k = 1 and k
+ * larger than the catalogue, n not a multiple of the panel, odd k, and
+ * extreme but finite values; and the norm-ordered early-terminating scan
+ * (serve_scan_prune.c) gives the same as brute force, also on skewed
+ * trained-like factors where it stops early.  Prints TAP.
  */
-// sources: src/kernels/serve_scan.c src/kernels/topk.c
+// sources: src/kernels/serve_scan.c src/kernels/serve_scan_x86.c src/kernels/serve_scan_neon.c src/kernels/serve_scan_prune.c src/kernels/simd_dispatch.c src/kernels/topk.c
+// cross: aarch64
 #include "serve_kernels.h"
+#include "simd_dispatch.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -43,7 +52,17 @@ typedef struct Case
 /* A random catalogue; dup > 0 makes every dup-th item a copy of item 0
  * with a bias of 5, so that they tie at the top. */
 static Case
+make_case_scaled(int32_t n, int k, int dup, float scale);
+
+static Case
 make_case(int32_t n, int k, int dup)
+{
+	return make_case_scaled(n, k, dup, 1.0f);
+}
+
+/* The same, factors and biases multiplied by scale (extreme values). */
+static Case
+make_case_scaled(int32_t n, int k, int dup, float scale)
 {
 	Case		c;
 	int32_t		i;
@@ -61,14 +80,14 @@ make_case(int32_t n, int k, int dup)
 		double		ss = 0;
 
 		for (f = 0; f < k; f++)
-			c.Q[(size_t) i * k + f] = (dup > 0 && i > 0 && i % dup == 0) ? c.Q[f] : urand(0.5f);
-		c.bias[i] = (dup > 0 && i % dup == 0) ? 5.0f : urand(0.3f);
+			c.Q[(size_t) i * k + f] = (dup > 0 && i > 0 && i % dup == 0) ? c.Q[f] : urand(0.5f) * scale;
+		c.bias[i] = ((dup > 0 && i % dup == 0) ? 5.0f : urand(0.3f)) * scale;
 		for (f = 0; f < k; f++)
 			ss += (double) c.Q[(size_t) i * k + f] * c.Q[(size_t) i * k + f];
 		c.norm[i] = (float) sqrt(ss);
 	}
 	for (f = 0; f < k; f++)
-		c.p[f] = urand(1.0f);
+		c.p[f] = urand(1.0f) * scale;
 	MrPackItems(c.Q, n, k, c.packed);
 	return c;
 }
@@ -126,92 +145,319 @@ same_topk(Case *c, int k, int excl, int32_t *rescored)
 	return good;
 }
 
-int
-main(void)
+/*
+ * Compare MrPruneTopK with a heap over exact scores (every excl-th item
+ * excluded).  *visited gets the items it scanned.  1 when identical.
+ */
+static int
+same_topk_pruned(Case *c, int k, int excl, int32_t *visited)
 {
-	Case		c;
-	float	   *a,
-			   *a2;
+	float	   *exact = malloc(sizeof(float) * (c->n + 1));
+	int32_t    *ex = malloc(sizeof(int32_t) * (c->n + 1));
+	int32_t    *i1 = malloc(sizeof(int32_t) * (k + 1)),
+			   *i2 = malloc(sizeof(int32_t) * (k + 1));
+	float	   *s1 = malloc(sizeof(float) * (k + 1)),
+			   *s2 = malloc(sizeof(float) * (k + 1));
+	void	   *mem = aligned_alloc(64, (MrPruneBytes(c->n, c->k) + 63) & ~(size_t) 63);
+	MrPrune		ix;
+	double		pn = 0;
 	int32_t		i,
-				rescored = 0;
-	int			within = 1,
-				f;
+				ne = 0;
+	int			n1,
+				n2,
+				f,
+				good;
+
+	for (f = 0; f < c->k; f++)
+		pn += (double) c->p[f] * c->p[f];
+	MrPruneBuild(&ix, mem, c->Q, c->norm, c->bias, c->n, c->k, (float) sqrt(pn));
+	for (i = 0; i < c->n; i++)
+	{
+		int			x = (excl > 0 && i % excl == 3);
+
+		exact[i] = x ? -INFINITY
+			: MrScoreExact(c->Q + (size_t) i * c->k, c->k, c->p, c->bias[i]);
+		if (x)
+			ex[ne++] = i;
+	}
+	n1 = MrTopKSelect(exact, c->n, k, i1, s1);
+	n2 = MrPruneTopK(&ix, c->Q, c->bias, c->p, k, ex, ne, i2, s2, visited);
+	good = (n1 == n2 && memcmp(i1, i2, sizeof(int32_t) * n1) == 0 &&
+			memcmp(s1, s2, sizeof(float) * n1) == 0);
+	/* a second query on the same index: the exclusion marks were cleared */
+	n2 = MrPruneTopK(&ix, c->Q, c->bias, c->p, k, ex, ne, i2, s2, visited);
+	good &= (n1 == n2 && memcmp(i1, i2, sizeof(int32_t) * n1) == 0);
+	free(exact);
+	free(ex);
+	free(i1);
+	free(i2);
+	free(s1);
+	free(s2);
+	free(mem);
+	return good;
+}
+
+/* Skew a case like trained factors: norms and biases follow popularity. */
+static void
+skew_case(Case *c)
+{
+	int32_t		i;
+	int			f;
+
+	for (i = 0; i < c->n; i++)
+	{
+		/* a long tail: item i's length ~ 1 / (1 + i / 50) */
+		float		s = 3.0f / (1.0f + (float) ((i * 7919) % c->n) / 50.0f);
+		double		ss = 0;
+
+		for (f = 0; f < c->k; f++)
+		{
+			c->Q[(size_t) i * c->k + f] *= s;
+			ss += (double) c->Q[(size_t) i * c->k + f] * c->Q[(size_t) i * c->k + f];
+		}
+		c->norm[i] = (float) sqrt(ss);
+		c->bias[i] = c->bias[i] * 0.2f + 0.3f * s;
+	}
+	MrPackItems(c->Q, c->n, c->k, c->packed);
+}
+
+/* The old plain loop: fmaf in factor order, the bit-identity reference. */
+static void
+approx_reference(const Case *c, float *y)
+{
+	int32_t		i;
+	int			f;
+
+	for (i = 0; i < c->n; i++)
+	{
+		float		acc = 0.0f;
+
+		for (f = 0; f < c->k; f++)
+		{
+			uint32_t	u = (uint32_t) c->packed[(size_t) (i / MR_PANEL) * MR_PANEL * (c->k + (c->k & 1)) +
+											 (size_t) (f / 2) * 2 * MR_PANEL + 2 * (i % MR_PANEL) + (f & 1)] << 16;
+			float		q;
+
+			memcpy(&q, &u, sizeof(q));
+			acc = fmaf(q, c->p[f], acc);
+		}
+		y[i] = acc + c->bias[i];
+	}
+}
+
+/* Largest |approx - exact| / bound over a case; 1e30 if any is not finite. */
+static double
+worst_error(const Case *c)
+{
+	float	   *a = malloc(sizeof(float) * (c->n + 1));
 	double		pn = 0,
 				worst = 0;
+	int32_t		i;
+	int			f;
 
-	srand(11);
-	printf("# approximate pass: %s\n", MrScoreKernelName(0));
-
-	c = make_case(9742, 64, 0);
-	a = malloc(sizeof(float) * c.n);
-	a2 = malloc(sizeof(float) * c.n);
-	MrScoreApprox(c.packed, c.n, c.k, c.p, c.bias, a);
-	for (f = 0; f < c.k; f++)
-		pn += (double) c.p[f] * c.p[f];
+	MrScoreApprox(c->packed, c->n, c->k, c->p, c->bias, a);
+	for (f = 0; f < c->k; f++)
+		pn += (double) c->p[f] * c->p[f];
 	pn = sqrt(pn);
-	for (i = 0; i < c.n; i++)
+	for (i = 0; i < c->n; i++)
 	{
-		double		e = fabs(a[i] - MrScoreExact(c.Q + (size_t) i * c.k, c.k, c.p, c.bias[i]));
-		double		b = MrApproxErrorScale(c.k) * c.norm[i] * pn;
+		double		e = fabs((double) a[i] - MrScoreExact(c->Q + (size_t) i * c->k, c->k, c->p, c->bias[i]));
+		/* the absolute slack of the bound (serve_scan_impl.h) is included */
+		double		b = MrApproxErrorScale(c->k) * c->norm[i] * pn + fabs(a[i]) * 0x1p-21 + 0x1p-100;
 
-		if (e > b)
-			within = 0;
-		if (e / b > worst)
+		if (!isfinite(a[i]))
+			worst = 1e30;
+		else if (e / b > worst)
 			worst = e / b;
 	}
-	printf("# largest error / bound: %.3f\n", worst);
-	ok(within, "bfloat16 scores stay within the error bound");
-	MrScoreKernelName(1);
-	MrScoreApprox(c.packed, c.n, c.k, c.p, c.bias, a2);
+	free(a);
+	return worst;
+}
+
+/* 1 when MrScoreApprox equals the fmaf reference bit for bit. */
+static int
+bit_identical(const Case *c)
+{
+	float	   *a = malloc(sizeof(float) * (c->n + 1));
+	float	   *r = malloc(sizeof(float) * (c->n + 1));
+	int			same;
+
+	MrScoreApprox(c->packed, c->n, c->k, c->p, c->bias, a);
+	approx_reference(c, r);
+	same = memcmp(a, r, sizeof(float) * c->n) == 0;
+	free(a);
+	free(r);
+	return same;
+}
+
+/* lines per variant: the forcing test and the 11 of test_variant */
+#define TESTS_PER_VARIANT 12
+
+/* The tests of one variant (already forced). */
+static void
+test_variant(MrSimd v)
+{
+	const char *name = MrSimdName(v);
+	int			claims_identical = (v == MR_SIMD_AVX512F || v == MR_SIMD_AVX2 || v == MR_SIMD_NEON);
+	char		what[200];
+	int32_t		rescored = 0;
+	Case		c,
+				c2;
+	double		w;
+
+	c = make_case(9742, 64, 0);
+	w = worst_error(&c);
+	printf("# %s: largest error / bound %.3f\n", name, w);
+	snprintf(what, sizeof(what), "%s: scores stay within the error bound (9742 x 64)", name);
+	ok(w <= 1.0, what);
+
+	c2 = make_case(9743, 63, 0);
+	if (claims_identical)
 	{
-		float	   *a3 = malloc(sizeof(float) * c.n);
-		const char *v = MrScoreKernelName(3);
-
-		MrScoreApprox(c.packed, c.n, c.k, c.p, c.bias, a3);
-		ok(strcmp(v, "avx512") != 0 || memcmp(a2, a3, sizeof(float) * c.n) == 0,
-		   "AVX-512F and plain C approximate passes are identical");
-		free(a3);
+		snprintf(what, sizeof(what), "%s: bit-identical to the fmaf reference loop (9742 x 64, 9743 x 63)", name);
+		ok(bit_identical(&c) && bit_identical(&c2), what);
 	}
-	MrScoreKernelName(2);
-	within = 1;
-	for (i = 0; i < c.n; i++)
+	else
 	{
-		double		e = fabs(a2[i] - MrScoreExact(c.Q + (size_t) i * c.k, c.k, c.p, c.bias[i]));
-
-		if (e > MrApproxErrorScale(c.k) * c.norm[i] * pn)
-			within = 0;
+		snprintf(what, sizeof(what), "%s: within the bound at 9743 x 63 (odd k, partial panel; not claimed bit-identical)", name);
+		ok(worst_error(&c2) <= 1.0, what);
 	}
-	ok(within, "the plain C pass stays within the bound too");
 
-	ok(same_topk(&c, 10, 0, &rescored), "top-10 over 9742 x 64 equals the exact float top-10");
-	printf("# rescored %d of %d items\n", rescored, c.n);
-	ok(rescored < 200, "few items need exact rescoring on random factors");
-	ok(same_topk(&c, 10, 5, &rescored), "exact with every fifth item excluded");
-	ok(same_topk(&c, 1, 0, &rescored) && same_topk(&c, 10000, 0, &rescored),
-	   "k = 1 and k = 10000 (more than n)");
-	MrScoreKernelName(1);
-	ok(same_topk(&c, 10, 0, &rescored) && same_topk(&c, 10, 5, &rescored),
-	   "the plain C passes give the same exact top-10");
-	MrScoreKernelName(3);
-	ok(same_topk(&c, 10, 0, &rescored) && same_topk(&c, 10, 5, &rescored),
-	   "the AVX-512F passes give the same exact top-10");
-	MrScoreKernelName(2);
+	snprintf(what, sizeof(what), "%s: top-10 over 9742 x 64 equals the exact float top-10", name);
+	ok(same_topk(&c, 10, 0, &rescored), what);
+	printf("# %s: rescored %d of %d items\n", name, rescored, c.n);
+	snprintf(what, sizeof(what), "%s: exact with every fifth item excluded, and at 9743 x 63", name);
+	ok(same_topk(&c, 10, 5, &rescored) && same_topk(&c2, 10, 0, &rescored), what);
+	snprintf(what, sizeof(what), "%s: k = 1 and k = 10000 (more than the candidates)", name);
+	ok(same_topk(&c, 1, 0, &rescored) && same_topk(&c, 10000, 0, &rescored) &&
+	   same_topk(&c, 9740, 5, &rescored), what);
 	free_case(&c);
+	free_case(&c2);
 
 	c = make_case(5000, 64, 3);
-	ok(same_topk(&c, 10, 0, &rescored), "a third of the items tie at the top: smaller index first");
-	printf("# rescored %d of %d items with ties\n", rescored, c.n);
+	snprintf(what, sizeof(what), "%s: a third of the items tie at the top: smaller index first", name);
+	ok(same_topk(&c, 10, 0, &rescored) && same_topk(&c, 2000, 0, &rescored), what);
+	printf("# %s: rescored %d of %d items with ties\n", name, rescored, c.n);
 	free_case(&c);
 
 	c = make_case(37, 7, 0);
-	ok(same_topk(&c, 5, 0, &rescored) && same_topk(&c, 40, 4, &rescored),
-	   "odd shape 37 x 7 (partial panel)");
+	c2 = make_case(1, 1, 0);
+	snprintf(what, sizeof(what), "%s: odd shapes 37 x 7 and 1 x 1 (partial panels)", name);
+	ok(same_topk(&c, 5, 0, &rescored) && same_topk(&c, 40, 4, &rescored) &&
+	   same_topk(&c2, 3, 0, &rescored) && worst_error(&c) <= 1.0, what);
 	free_case(&c);
-	c = make_case(1, 1, 0);
-	ok(same_topk(&c, 3, 0, &rescored), "one item, one factor");
+	free_case(&c2);
+
+	/* 1e15: products near 1e30, sums near 1e31, no overflow */
+	c = make_case_scaled(1000, 64, 0, 1e15f);
+	c2 = make_case_scaled(1000, 64, 0, 1e-15f);
+	w = worst_error(&c);
+	snprintf(what, sizeof(what), "%s: extreme finite values (x1e15, x1e-15): finite, within the bound, exact top-10", name);
+	ok(w <= 1.0 && worst_error(&c2) <= 1.0 && same_topk(&c, 10, 0, &rescored) &&
+	   same_topk(&c2, 10, 0, &rescored), what);
 	free_case(&c);
-	free(a);
-	free(a2);
+	free_case(&c2);
+
+	/* skewed norms like trained factors: a few long vectors dominate */
+	c = make_case(4096, 32, 0);
+	{
+		int32_t		i;
+		int			f;
+
+		for (i = 0; i < c.n; i += 37)
+		{
+			for (f = 0; f < c.k; f++)
+				c.Q[(size_t) i * c.k + f] *= 20.0f;
+			c.norm[i] *= 20.0f;
+		}
+		MrPackItems(c.Q, c.n, c.k, c.packed);
+	}
+	snprintf(what, sizeof(what), "%s: skewed norms (every 37th item 20x longer): exact top-50", name);
+	ok(same_topk(&c, 50, 0, &rescored) && worst_error(&c) <= 1.0, what);
+	free_case(&c);
+
+	/* the early-terminating scan equals brute force */
+	{
+		int32_t		visited = 0,
+					vis2 = 0;
+		int			good;
+
+		c = make_case(9743, 63, 0);
+		c2 = make_case(5000, 64, 3);
+		good = same_topk_pruned(&c, 10, 0, &visited) && same_topk_pruned(&c, 10, 5, &visited) &&
+			same_topk_pruned(&c, 1, 0, &visited) && same_topk_pruned(&c, 10000, 0, &visited) &&
+			same_topk_pruned(&c2, 10, 0, &visited) && same_topk_pruned(&c2, 2000, 7, &visited);
+		free_case(&c);
+		free_case(&c2);
+		c = make_case(37, 7, 0);
+		good &= same_topk_pruned(&c, 5, 0, &visited) && same_topk_pruned(&c, 40, 4, &visited);
+		free_case(&c);
+		snprintf(what, sizeof(what), "%s: pruned scan = brute force (random, ties, exclusions, k = 1, k > n, 37 x 7)", name);
+		ok(good, what);
+
+		c = make_case(9742, 64, 0);
+		skew_case(&c);
+		good = same_topk_pruned(&c, 10, 0, &visited) && same_topk_pruned(&c, 10, 5, &vis2) &&
+			same_topk_pruned(&c, 100, 3, &rescored);
+		printf("# %s: skewed 9742 x 64: pruned scan visited %d and %d (with exclusions) items for top-10\n",
+			   name, visited, vis2);
+		snprintf(what, sizeof(what), "%s: pruned scan on skewed factors: exact, and stops early (< half the items)", name);
+		ok(good && visited < c.n / 2 && vis2 < c.n / 2, what);
+		free_case(&c);
+	}
+}
+
+int
+main(void)
+{
+	int			v,
+				t;
+	float		q[64],
+				p[64];
+	int			f,
+				same = 1;
+
+	srand(11);
+	printf("# CPU supports: %s; best: %s\n", MrSimdSupportedList(), MrSimdName(MrSimdBest()));
+	for (v = 0; v < MR_SIMD_COUNT; v++)
+	{
+		if (!MrSimdSupported((MrSimd) v))
+		{
+			for (t = 0; t < TESTS_PER_VARIANT; t++)
+				printf("ok %d # SKIP %s: this CPU lacks it\n", ++n_test, MrSimdName((MrSimd) v));
+			continue;
+		}
+		/* test 0 of a variant: it can be forced, and says so */
+		ok(MrSimdForce((MrSimd) v) && MrSimdCurrent() == (MrSimd) v &&
+		   strcmp(MrScoreKernelName(0), MrSimdName((MrSimd) v)) == 0,
+		   MrSimdName((MrSimd) v));
+		test_variant((MrSimd) v);
+	}
+
+	/* forcing a variant the CPU lacks is refused and changes nothing */
+	MrSimdAuto();
+	for (v = 0; v < MR_SIMD_COUNT; v++)
+		if (!MrSimdSupported((MrSimd) v))
+			break;
+	ok(v == MR_SIMD_COUNT || (!MrSimdForce((MrSimd) v) && MrSimdCurrent() == MrSimdBest()),
+	   "forcing a variant the CPU lacks is refused");
+	ok(MrSimdFromName("avx2") == MR_SIMD_AVX2 && MrSimdFromName("sse9") == -1 &&
+	   MrSimdSupported(MR_SIMD_PORTABLE), "variant names parse; portable is always there");
+
+	/* the exact score (FMA instruction when the CPU has it) equals fmaf() */
+	for (t = 0; t < 1000 && same; t++)
+	{
+		float		r = 0.0f;
+
+		for (f = 0; f < 64; f++)
+		{
+			q[f] = urand(2.0f);
+			p[f] = urand(2.0f);
+			r = fmaf(q[f], p[f], r);
+		}
+		same = (MrScoreExact(q, 64, p, 0.25f) == r + 0.25f);
+	}
+	ok(same, "MrScoreExact is bit-identical to a fmaf() loop");
 	printf("1..%d\n", n_test);
 	return 0;
 }

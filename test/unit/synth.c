@@ -6,6 +6,7 @@
  * standard deviation.  Prints TAP and the measured figures.
  */
 // sources: src/kernels/synth.c
+// cross: aarch64
 #include "synth.h"
 
 #include <math.h>

@@ -2,9 +2,11 @@
  * Unit test of the serving top-k kernel (src/kernels/topk.c): the bounded
  * heap returns exactly what a full sort returns, ties by smaller index,
  * with candidate lists, -INFINITY/NaN exclusions, k larger than n and
- * k = 10000.  Prints TAP.
+ * k = 10000; and MrTopKScanRow (recommend_all's blocks, with its
+ * 16-wide prefilter) equals a full selection over row + bias.  Prints TAP.
  */
 // sources: src/kernels/topk.c
+// cross: aarch64
 #include "serve_kernels.h"
 
 #include <math.h>
@@ -136,6 +138,58 @@ main(void)
 		s[i] = 1.0f;			/* all equal: smallest indexes win */
 	ok(check(s, NULL, n, 10) && MrTopKSelect(s, n, 3, idx, sc) == 3 && idx[2] == 2,
 	   "all scores equal: the smallest indexes");
+
+	/* MrTopKScanRow over blocks of odd sizes equals MrTopKSelect of row + bias */
+	{
+		float	   *row = malloc(sizeof(float) * n),
+				   *bias = malloc(sizeof(float) * n),
+				   *sum = malloc(sizeof(float) * n),
+				   hs[100],
+				   rs[100];
+		int32_t		hi[100],
+					ri[100];
+		int			good = 1,
+					kk,
+					pass;
+
+		for (pass = 0; pass < 3; pass++)
+			for (kk = 1; kk <= 100; kk *= 10)
+			{
+				MrTopK		h;
+				int32_t		j0 = 0,
+							bs = 0;
+				int			m1,
+							m2;
+
+				for (i = 0; i < n; i++)
+				{
+					/* pass 0 random, 1 ascending (root replaced often), 2 many ties */
+					row[i] = pass == 0 ? (float) (rand() % 100000) / 7.0f :
+						pass == 1 ? (float) i : (float) (rand() % 5);
+					bias[i] = pass == 2 ? 0.0f : (float) (rand() % 100) / 3.0f;
+					if (i % 97 == 5)
+						row[i] = -INFINITY;
+					sum[i] = row[i] + bias[i];
+				}
+				MrTopKReset(&h, kk, hs, hi);
+				for (j0 = 0; j0 < n; j0 += bs)
+				{
+					bs = 1 + (j0 * 7 + 13) % 777;	/* 1 .. 777, rarely a multiple of 16 */
+					if (j0 + bs > n)
+						bs = n - j0;
+					MrTopKScanRow(&h, row + j0, bias + j0, j0, bs);
+				}
+				m1 = MrTopKSort(&h);
+				m2 = MrTopKSelect(sum, n, kk, ri, rs);
+				good &= (m1 == m2);
+				for (i = 0; i < m1 && i < m2; i++)
+					good &= (hi[i] == ri[i] && hs[i] == rs[i]);
+			}
+		ok(good, "MrTopKScanRow over odd blocks equals the full selection (random, ascending, ties)");
+		free(row);
+		free(bias);
+		free(sum);
+	}
 
 	printf("1..%d\n", n_test);
 	free(s);
