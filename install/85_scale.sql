@@ -203,7 +203,8 @@ CREATE OR REPLACE FUNCTION movierec.import_factors(model_name text, user_factors
 $$
 DECLARE
     p jsonb := params;
-    keys constant text[] := ARRAY['from', 'regularization', 'reg_exponent', 'reg_user_bias', 'reg_item_bias', 'implicit', 'alpha',
+    keys constant text[] := ARRAY['from', 'regularization', 'reg_exponent', 'reg_user_bias',
+                                  'reg_item_bias', 'implicit', 'alpha',
                                   'global_mean', 'rating_min', 'rating_max', 'user_bias_col',
                                   'item_bias_col', 'user_id_map', 'item_id_map', 'trained_at',
                                   'source', 'recipe'];
@@ -260,7 +261,8 @@ BEGIN
                   HINT = 'Numbers for regularization, reg_exponent, reg_user_bias, reg_item_bias, alpha, global_mean, rating_min and rating_max; '
                          'a boolean for implicit; {"algorithm": ..., "params": {...}} for recipe.';
     END IF;
-    IF (p->>'regularization')::float8 < 0 OR (p->>'reg_user_bias')::float8 < 0 OR (p->>'reg_item_bias')::float8 < 0 OR (p->>'reg_exponent')::float8 NOT BETWEEN 0 AND 2
+    IF (p->>'regularization')::float8 < 0 OR (p->>'reg_user_bias')::float8 < 0
+       OR (p->>'reg_item_bias')::float8 < 0 OR (p->>'reg_exponent')::float8 NOT BETWEEN 0 AND 2
        OR (p->>'alpha')::float8 < 0
        OR coalesce((p->>'rating_min')::float8, 0.5) >= coalesce((p->>'rating_max')::float8, 5) THEN
         RAISE EXCEPTION 'import_factors params out of range'
