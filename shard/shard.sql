@@ -104,6 +104,14 @@ BEGIN
                 m.global_mean, m.rating_min, m.rating_max, m.train_seconds, m.metrics, 'staging',
                 m.created_at)
         RETURNING model_id INTO mid;
+        -- The model saw this shard's ratings as they were at the gather
+        -- (created_at), not now: without a snapshot of this cluster,
+        -- serving counts a user as changed when the change began after
+        -- created_at (serve_changes.c), so ratings made between the gather
+        -- and this publish are folded in.
+        UPDATE movierec.models x SET snapshot_id = NULL WHERE x.model_id = mid
+        RETURNING (SELECT y.snapshot_id FROM movierec.models y WHERE y.model_id = mid) INTO bad;
+        DELETE FROM movierec.snapshots s WHERE s.snapshot_id = bad;
         INSERT INTO movierec.item_factors (model_id, movie_id, bias, factors, n_ratings, mean_rating)
         SELECT mid, i, b, f::real[], n, mr FROM unnest(item_ids, item_bias, item_factors, item_n, item_mean) t(i, b, f, n, mr);
     END IF;

@@ -81,6 +81,10 @@ done
 sleep 0.5
 tap_is "model B published under load" "$(tn "SELECT movierec_shards.publish(2)")" 2
 wait "$load1" "$load2"
+tap_is "a rating made after the gather is folded in under B (B was trained without it)" \
+  "$(sh 0 "SELECT path FROM recommend_explain_path($u0)")" fold_in
+tap_is "... and users without changes are served B's stored factors" \
+  "$(sh 0 "SELECT path FROM recommend_explain_path((SELECT min(user_id) FROM ratings))")" model
 sort -u "$T/a" "$T/b" >"$T/ab"
 n_lines=$(cat "$T/load1" "$T/load2" | wc -l)
 bad=$(cat "$T/load1" "$T/load2" | sort -u | comm -23 - "$T/ab" | wc -l)
