@@ -26,7 +26,7 @@ DATA_built = movierec--$(EXTVERSION).sql movierec--0.1--0.2.sql
 # -Wall -Wextra, less two checks that PostgreSQL's own headers and the fmgr
 # calling convention trip (utils/array.h: sign-compare; every PG_FUNCTION_ARGS
 # and callback that ignores an argument: unused-parameter).
-PG_CPPFLAGS = -Isrc -Isrc/kernels -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -O2
+PG_CPPFLAGS = -Isrc -Isrc/kernels -Werror=implicit-function-declaration -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -O2
 SHLIB_LINK = -ldl -lm -lpthread
 EXTRA_CLEAN = test/unit/*.bin src/*.d src/kernels/*.d
 
@@ -49,7 +49,7 @@ movierec--0.1--0.2.sql: $(PARTS)
 	    '\echo Use "ALTER EXTENSION movierec UPDATE" to load this file. \quit'; \
 	  for p in $(PARTS_0_2); do cat $$p; done; } > $@
 
-.PHONY: test demo stop deps
+.PHONY: test demo stop deps check-valgrind
 # The README's test command: installs missing packages, builds, installs,
 # runs every suite against a throwaway cluster, prints "N passed, N failed".
 test:
@@ -61,6 +61,10 @@ demo:
 
 stop:
 	bash scripts/demo.sh stop
+
+# The pg_regress suite once with the server under valgrind memcheck.
+check-valgrind:
+	bash test/valgrind.sh
 
 deps:
 	bash scripts/deps.sh

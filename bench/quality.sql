@@ -76,7 +76,7 @@ BEGIN
     FOREACH ds IN ARRAY ARRAY['ml100k', 'mlsmall'] LOOP
         PERFORM mlq.run(ds, 'hash', a, '{}', format('mlq.%s_train', ds)::regclass,
                         format('mlq.%s_test', ds)::regclass)
-        FROM unnest(ARRAY['popularity', 'baseline', 'als', 'svd', 'ials']) a;
+        FROM unnest(ARRAY['popularity', 'baseline', 'als', 'svd', 'ials', 'ease']) a;
     END LOOP;
     FOR n IN 1 .. 5 LOOP
         PERFORM mlq.run('ml100k', 'u' || n, 'als', '{}', format('mlq.u%s_base', n)::regclass,

@@ -269,9 +269,13 @@ $$;
 COMMENT ON FUNCTION movierec.rollback IS
     'Bring back the production model that the current one replaced; logged in movierec.deployments.';
 
--- movierec._deploy (used by promote and rollback) and the promotion gate
--- are in install/85_scale.sql (0.2: they refuse to run on a hot standby,
--- and the gate knows imported models).
+------------------------------------------------------------------------------
+-- The promotion gate.
+------------------------------------------------------------------------------
+
+-- promotion_gate() is defined in install/64_ease.sql (0.2: ranking metric for ease).
+-- movierec._deploy (used by promote and rollback) is in install/85_scale.sql
+-- (0.2: it refuses to run on a hot standby).
 
 ------------------------------------------------------------------------------
 -- Jobs: the queue served by the background worker.

@@ -22,10 +22,12 @@ RESET ROLE;
 -- a member of pg_read_server_files passes the check and reaches the folder;
 -- replacing the tables also needs INSERT on them (as for generate_ratings)
 GRANT pg_read_server_files TO regress_mr_plain;
+GRANT EXECUTE ON FUNCTION generate_ratings(int, int, bigint, int, real, int) TO regress_mr_plain;
 SET ROLE regress_mr_plain;
 SELECT * FROM load_movielens('/');
 SELECT generate_ratings(10, 10, 50);
 RESET ROLE;
 REVOKE EXECUTE ON FUNCTION load_movielens(text) FROM regress_mr_plain;
+REVOKE EXECUTE ON FUNCTION generate_ratings(int, int, bigint, int, real, int) FROM regress_mr_plain;
 REVOKE USAGE ON SCHEMA movierec FROM regress_mr_plain;
 DROP ROLE regress_mr_plain;

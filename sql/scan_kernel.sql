@@ -30,6 +30,10 @@ DO $$ BEGIN DELETE FROM movierec.ratings; DELETE FROM movierec.models; END $$;
 -- 3,001 movies (not a multiple of the 16-movie panel) x 15 factors (odd),
 -- lengths falling off like trained factors' (so that the norm-ordered scan
 -- pays), a few long item vectors and some exact ties
+-- the ratings first: a model is trained on the ratings that exist before it
+INSERT INTO ratings (user_id, movie_id, rating, rated_at)
+SELECT u, 1 + (u * 13 + j * 29) % 3001, 1 + (u + j) % 5, '2019-06-01'
+FROM generate_series(1, 30) u, generate_series(1, 5) j;
 INSERT INTO models (model_id, model_name, version, algorithm, params, source, n_users, n_movies,
                     n_factors, global_mean, created_at)
 VALUES (1101, 'kern', 1, 'als', '{"regularization": 0.1, "reg_user_bias": 0.1, "use_bias": true}',
@@ -46,9 +50,6 @@ INSERT INTO user_factors (model_id, user_id, bias, factors)
 SELECT 1101, u, (0.2 * cos(u))::real,
        (SELECT array_agg(cos(u * f * 0.91 + f)::real ORDER BY f) FROM generate_series(1, 15) f)
 FROM generate_series(1, 30) u;
-INSERT INTO ratings (user_id, movie_id, rating, rated_at)
-SELECT u, 1 + (u * 13 + j * 29) % 3001, 1 + (u + j) % 5, '2019-06-01'
-FROM generate_series(1, 30) u, generate_series(1, 5) j;
 
 -- the first call builds the pruning index and says whether it pays here
 SET client_min_messages = debug1;

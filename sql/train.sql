@@ -177,6 +177,12 @@ SELECT drop_model(NULL);
 -- the direct scan checks SELECT on the source itself
 CREATE ROLE regress_tr_user;
 GRANT USAGE ON SCHEMA movierec TO regress_tr_user;
+-- train() is administrative (not open to PUBLIC); granted EXECUTE, the
+-- table rights still decide
+SET ROLE regress_tr_user;
+SELECT train('tr_priv', 'popularity', '{}', 'tr_ratings');
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION train(text, text, jsonb, regclass, name, name, name) TO regress_tr_user;
 SET ROLE regress_tr_user;
 SELECT train('tr_priv', 'popularity', '{}', 'tr_ratings');
 RESET ROLE;
@@ -193,6 +199,7 @@ SELECT created_by FROM models WHERE model_name = 'tr_priv';
 REVOKE ALL ON tr_ratings, models, user_factors, item_factors, models_model_id_seq
   FROM regress_tr_user;
 REVOKE ALL ON SCHEMA movierec FROM regress_tr_user;
+REVOKE ALL ON FUNCTION train(text, text, jsonb, regclass, name, name, name) FROM regress_tr_user;
 DROP ROLE regress_tr_user;
 
 -- settings

@@ -42,6 +42,7 @@
 #include "utils/snapmgr.h"
 #include "access/xact.h"
 
+#include "ease.h"
 #include "eval_metrics.h"
 #include "evaluate.h"
 #include "model_store.h"
@@ -63,6 +64,7 @@ typedef struct TrainPair
 {
 	int32		slot;			/* ranked user */
 	int32		item;			/* model item index */
+	float		rating;			/* training rating (EASE's x_u) */
 } TrainPair;
 
 /* Allocate a possibly huge zeroed array in the evaluation context. */
@@ -282,9 +284,9 @@ read_training(MemoryContext cxt, int64 model_id, const MrModel *m,
 	check_column(relid, relname, icol, false, hint);
 	check_column(relid, relname, rcol, true, hint);
 
-	sql = psprintf("SELECT %s::int8, %s::int8 FROM %s "
+	sql = psprintf("SELECT %s::int8, %s::int8, %s::float4 FROM %s "
 				   "WHERE %s IS NOT NULL AND %s IS NOT NULL AND %s IS NOT NULL",
-				   quote_identifier(ucol), quote_identifier(icol), relname,
+				   quote_identifier(ucol), quote_identifier(icol), quote_identifier(rcol), relname,
 				   quote_identifier(ucol), quote_identifier(icol), quote_identifier(rcol));
 	portal = open_cursor(sql);
 	pairs = big_alloc(cxt, cap, sizeof(TrainPair));
@@ -318,6 +320,8 @@ read_training(MemoryContext cxt, int64 model_id, const MrModel *m,
 			}
 			pairs[n_pairs].slot = slot;
 			pairs[n_pairs].item = item;
+			pairs[n_pairs].rating = DatumGetFloat4(SPI_getbinval(SPI_tuptable->vals[r],
+																 SPI_tuptable->tupdesc, 3, &n2));
 			n_pairs++;
 		}
 		SPI_freetuptable(SPI_tuptable);
@@ -334,6 +338,39 @@ read_training(MemoryContext cxt, int64 model_id, const MrModel *m,
 	qsort(pairs, n_pairs, sizeof(TrainPair), pair_cmp);
 	*n_pairs_out = n_pairs;
 	return pairs;
+}
+
+/*
+ * EASE scores of ranked users b0 .. b0 + bn - 1 into S (bn x n_items):
+ * x_u from their training pairs (sorted by item, i.e. movie_id), scored
+ * by the same code as serving (serve_ease.c).
+ */
+static void
+ease_score_block(MrEaseTable *t, const TrainPair *pairs, const int64 *ex_ptr,
+				 int32 b0, int bn, float *S)
+{
+	int32	   *idx = palloc(sizeof(int32) * Max(t->n_items, 1));
+	float	   *vals = palloc(sizeof(float) * Max(t->n_items, 1));
+
+	for (int j = 0; j < bn; j++)
+	{
+		int64		p0 = ex_ptr[b0 + j],
+					p1 = ex_ptr[b0 + j + 1];
+		int32		n = 0;
+
+		for (int64 q = p0; q < p1; q++)
+		{
+			if (n > 0 && idx[n - 1] == pairs[q].item)
+				continue;		/* a duplicate training row counts once */
+			idx[n] = pairs[q].item;
+			vals[n] = pairs[q].rating;
+			n++;
+		}
+		MrEaseSetUser(t, n, idx, vals);
+		MrEaseScoreAll(t, S + (size_t) j * t->n_items);
+	}
+	pfree(idx);
+	pfree(vals);
 }
 
 /* Append "key": value (a finite number, or null) to a JSON object. */
@@ -391,6 +428,7 @@ movierec_evaluate(PG_FUNCTION_ARGS)
 	int64	   *ex_ptr;
 	int32	   *ex_items;
 	bool		is_pop;
+	MrEaseTable *ease = NULL;
 	StringInfoData buf;
 	Datum		result;
 	const char *hint_cols = "Name the test set's columns with user_col, item_col and rating_col.";
@@ -425,6 +463,8 @@ movierec_evaluate(PG_FUNCTION_ARGS)
 
 	m = MrModelLoad(model_id, true);
 	is_pop = strcmp(m->algorithm, "popularity") == 0;
+	if (strcmp(m->algorithm, "ease") == 0)
+		ease = MrEaseLoad(model_id, m->item_ids, m->n_items, cxt);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -532,7 +572,9 @@ movierec_evaluate(PG_FUNCTION_ARGS)
 			int			bn = Min(nb, n_ranked - b0);
 
 			CHECK_FOR_INTERRUPTS();
-			if (m->k > 0 && !is_pop)
+			if (ease != NULL)
+				ease_score_block(ease, pairs, ex_ptr, b0, bn, S);
+			else if (m->k > 0 && !is_pop)
 			{
 				for (int j = 0; j < bn; j++)
 				{

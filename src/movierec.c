@@ -28,6 +28,7 @@ int			mr_blas_threads = 1;
 bool		mr_preloaded = false;
 
 void		_PG_init(void);
+extern void MrExperimentsInit(void);	/* experiments.c */
 
 /* Define settings; hooks that need preloading are installed only then. */
 void
@@ -50,6 +51,8 @@ _PG_init(void)
 	MrWorkerInit();
 	MrFaultInit();
 	MrStatsInit();
+	MrRateLimitInit();
+	MrExperimentsInit();
 
 	MarkGUCPrefixReserved("movierec");
 }

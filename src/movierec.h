@@ -20,4 +20,7 @@ extern void MrEnsureBlas(void);
 /* movierec.c: true when loaded through shared_preload_libraries */
 extern bool mr_preloaded;
 
+/* ratelimit.c: the HTTP rate limiter's shared memory and setting */
+extern void MrRateLimitInit(void);
+
 #endif							/* MOVIEREC_H */

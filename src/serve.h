@@ -65,6 +65,7 @@ typedef struct MrServeModel
 	double		pop_damping;
 
 	float	   *scratch;		/* n_items scores, reused by every call */
+	struct MrEaseTable *ease;	/* algorithm 'ease': B (serve_ease.c), else NULL */
 	MemoryContext cxt;
 
 	/*
@@ -199,5 +200,14 @@ extern MrServeUser *MrServeUserFromArrays(MrServeModel *m, int32 n,
 										  const int64 *ids, const float *vals);
 extern bool MrServeFoldIn(MrServeModel *m, MrServeUser *u, float *chol);
 extern const char *MrServePathName(MrServePath path);
+
+/* serve_ease.c: the hooks of algorithm 'ease' */
+extern void MrServeEaseLoad(MrServeModel *m);
+extern void MrServeEaseUser(MrServeModel *m, MrServeUser *u, int64 user_id);
+extern void MrServeEaseScore(MrServeModel *m, const int32 *cand, int32 ncand);
+extern float MrServeEaseScoreOne(MrServeModel *m, int32 x);
+extern bool MrServeEaseSimilar(MrServeModel *m, int32 x);
+extern bool MrServeEaseExplain(MrServeModel *m, const MrServeUser *u, int32 x,
+							   float *contrib);
 
 #endif							/* MR_SERVE_H */

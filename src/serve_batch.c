@@ -283,6 +283,12 @@ movierec_recommend_all(PG_FUNCTION_ARGS)
 				 errmsg("model %lld (\"%s\") is a popularity model and has no users",
 						(long long) m->model_id, m->model_name),
 				 errhint("Pass a model trained with als, svd, ials or baseline.")));
+	if (m->ease != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model %lld (\"%s\") is an ease model: it scores each user from the current ratings",
+						(long long) m->model_id, m->model_name),
+				 errhint("Call movierec.recommend(user_id, k, model) per user; it needs no stored lists.")));
 	/* the model entry is cached: keep what we use stable for the whole run */
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "movierec recommend_all",
 								ALLOCSET_DEFAULT_SIZES);

@@ -454,6 +454,8 @@ serve_load_model(int64 model_id)
 				m->norm[i] = (float) sqrt(ss);
 			}
 		}
+		if (strcmp(m->algorithm, "ease") == 0)
+			MrServeEaseLoad(m);
 		SPI_finish();
 	}
 	PG_CATCH();

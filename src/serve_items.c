@@ -299,6 +299,78 @@ solve_folded(MrServeModel *m, MemoryContext cxt, Folded **out)
 	return nout;
 }
 
+/* Merge the trained and folded movies into m's served arrays (in cxt). */
+static void
+build_served(MrServeModel *m, MemoryContext cxt, Folded *f, int32 nf)
+{
+	MemoryContext old;
+	int32		n,
+				a,
+				b,
+				w;
+	int			k = m->k;
+
+	n = m->n_base + nf;
+	m->n_folded = nf;
+	if (nf == 0)
+	{
+		m->item_ids = m->base_ids;
+		m->item_bias = m->base_bias;
+		m->Q = m->base_Q;
+		m->norm = m->base_norm;
+		m->n_ratings = m->base_n_ratings;
+		m->mean_rating = m->base_mean;
+		m->is_folded = NULL;
+	}
+	else
+	{
+		m->item_ids = MemoryContextAllocHuge(cxt, sizeof(int64) * n);
+		m->item_bias = MrServeAllocFloats(cxt, n);
+		m->norm = MrServeAllocFloats(cxt, n);
+		m->mean_rating = MrServeAllocFloats(cxt, n);
+		m->n_ratings = MemoryContextAllocHuge(cxt, sizeof(int32) * n);
+		m->is_folded = MemoryContextAllocZero(cxt, sizeof(bool) * n);
+		m->Q = k > 0 ? MrServeAllocFloats(cxt, mul_size(n, k)) : NULL;
+		for (a = 0, b = 0, w = 0; w < n; w++)
+		{
+			bool		take_base = b >= nf || (a < m->n_base && m->base_ids[a] < f[b].id);
+
+			if (take_base)
+			{
+				m->item_ids[w] = m->base_ids[a];
+				m->item_bias[w] = m->base_bias[a];
+				m->norm[w] = m->base_norm[a];
+				m->mean_rating[w] = m->base_mean[a];
+				m->n_ratings[w] = m->base_n_ratings[a];
+				if (k > 0)
+					memcpy(m->Q + (Size) w * k, m->base_Q + (Size) a * k, sizeof(float) * k);
+				a++;
+			}
+			else
+			{
+				double		ss = 0;
+				int			t;
+
+				m->item_ids[w] = f[b].id;
+				m->item_bias[w] = f[b].bias;
+				m->mean_rating[w] = f[b].mean;
+				m->n_ratings[w] = f[b].n;
+				m->is_folded[w] = true;
+				for (t = 0; t < k; t++)
+					ss += (double) f[b].q[t] * f[b].q[t];
+				m->norm[w] = (float) sqrt(ss);
+				if (k > 0)
+					memcpy(m->Q + (Size) w * k, f[b].q, sizeof(float) * k);
+				b++;
+			}
+		}
+	}
+	m->n_items = n;
+	old = MemoryContextSwitchTo(cxt);
+	MrServeDerive(m, cxt);
+	MemoryContextSwitchTo(old);
+}
+
 /*
  * Build the served arrays of m from its trained arrays and the folded
  * movies (a fresh context; the previous one is freed only on success),
@@ -313,12 +385,9 @@ MrServeItemsBuild(MrServeModel *m)
 												  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old;
 	Folded	   *f = NULL;
-	int32		nf = 0,
-				n,
-				a,
-				b,
-				w;
-	int			k = m->k;
+	int32		nf = 0;
+	bool		unchanged = false;
+	MrServeModel next = *m;		/* built aside: m stays whole if this fails */
 
 	PG_TRY();
 	{
@@ -329,65 +398,10 @@ MrServeItemsBuild(MrServeModel *m)
 		SPI_finish();
 		MemoryContextSwitchTo(old);
 
-		n = m->n_base + nf;
-		m->n_folded = nf;
-		if (nf == 0)
-		{
-			m->item_ids = m->base_ids;
-			m->item_bias = m->base_bias;
-			m->Q = m->base_Q;
-			m->norm = m->base_norm;
-			m->n_ratings = m->base_n_ratings;
-			m->mean_rating = m->base_mean;
-			m->is_folded = NULL;
-		}
-		else
-		{
-			m->item_ids = MemoryContextAllocHuge(cxt, sizeof(int64) * n);
-			m->item_bias = MrServeAllocFloats(cxt, n);
-			m->norm = MrServeAllocFloats(cxt, n);
-			m->mean_rating = MrServeAllocFloats(cxt, n);
-			m->n_ratings = MemoryContextAllocHuge(cxt, sizeof(int32) * n);
-			m->is_folded = MemoryContextAllocZero(cxt, sizeof(bool) * n);
-			m->Q = k > 0 ? MrServeAllocFloats(cxt, mul_size(n, k)) : NULL;
-			for (a = 0, b = 0, w = 0; w < n; w++)
-			{
-				bool		take_base = b >= nf || (a < m->n_base && m->base_ids[a] < f[b].id);
-
-				if (take_base)
-				{
-					m->item_ids[w] = m->base_ids[a];
-					m->item_bias[w] = m->base_bias[a];
-					m->norm[w] = m->base_norm[a];
-					m->mean_rating[w] = m->base_mean[a];
-					m->n_ratings[w] = m->base_n_ratings[a];
-					if (k > 0)
-						memcpy(m->Q + (Size) w * k, m->base_Q + (Size) a * k, sizeof(float) * k);
-					a++;
-				}
-				else
-				{
-					double		ss = 0;
-					int			t;
-
-					m->item_ids[w] = f[b].id;
-					m->item_bias[w] = f[b].bias;
-					m->mean_rating[w] = f[b].mean;
-					m->n_ratings[w] = f[b].n;
-					m->is_folded[w] = true;
-					for (t = 0; t < k; t++)
-						ss += (double) f[b].q[t] * f[b].q[t];
-					m->norm[w] = (float) sqrt(ss);
-					if (k > 0)
-						memcpy(m->Q + (Size) w * k, f[b].q, sizeof(float) * k);
-					b++;
-				}
-			}
-		}
-		m->n_items = n;
-		old = MemoryContextSwitchTo(cxt);
-		MrServeDerive(m, cxt);
-		MemoryContextSwitchTo(old);
+		/* nothing folded before or now: the served arrays stand */
+		unchanged = (nf == 0 && m->n_folded == 0 && m->served_cxt != NULL);
+		if (!unchanged)
+			build_served(&next, cxt, f, nf);
 	}
 	PG_CATCH();
 	{
@@ -396,7 +410,17 @@ MrServeItemsBuild(MrServeModel *m)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	if (unchanged)
+	{
+		MemoryContextDelete(cxt);
+		MemoryContextDelete(scratch);
+		m->items_gen = items_generation;
+		m->items_min = mr_item_fold_in_min_ratings;
+		return;
+	}
+
 	MemoryContextDelete(scratch);
+	*m = next;
 	if (m->served_cxt)
 		MemoryContextDelete(m->served_cxt);
 	m->served_cxt = cxt;

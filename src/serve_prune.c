@@ -27,6 +27,7 @@
 #include "utils/tuplestore.h"
 
 #include "scan_kernel.h"
+#include "stats.h"
 
 /* Probes that scan more than this share of the items mean "no". */
 #define PRUNE_MAX_VISITED 0.5
@@ -123,5 +124,7 @@ MrServePruneRecommend(FunctionCallInfo fcinfo, MrServeModel *m, const MrServeUse
 		values[2] = Int32GetDatum(i + 1);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	MrStatsNotePath(MrServePathName(u->path));
+	MrStatsNoteRows(n);
 	return true;
 }

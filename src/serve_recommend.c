@@ -245,6 +245,12 @@ score_for(MrServeModel *m, MrServeUser *u, const int32 *cand, int32 ncand, float
 		*add = 0.0f;
 		return NULL;
 	}
+	if (m->ease != NULL)
+	{
+		MrServeEaseScore(m, cand, ncand);	/* exact: serve_ease.c */
+		*add = 0.0f;
+		return NULL;
+	}
 	*add = m->spec.global_mean + u->bias;
 	return score_user(m, u, cand, ncand) ? u->p : NULL;
 }
@@ -343,6 +349,8 @@ movierec_predict(PG_FUNCTION_ARGS)
 					   (n + mr_popularity_damping))
 			: m->global_mean;
 	}
+	else if (m->ease != NULL)
+		PG_RETURN_FLOAT4(MrServeEaseScoreOne(m, x));	/* a score, not a rating */
 	else
 	{
 		/* evaluate()'s arithmetic: mu + b_u + b_i + p.q in double */
@@ -380,6 +388,12 @@ movierec_similar_movies(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;
 	m = arg_model(fcinfo, 2);
+	if (m->ease != NULL)
+	{
+		if (MrServeEaseSimilar(m, known_movie(m, PG_GETARG_INT64(0))))
+			emit_topk(fcinfo, m, NULL, NULL, 0, k, 0.0f);
+		return (Datum) 0;
+	}
 	if (m->k == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -532,6 +546,13 @@ movierec_explain(PG_FUNCTION_ARGS)
 	x = known_movie(m, PG_GETARG_INT64(1));
 	u = MrServeResolveUser(m, PG_GETARG_INT64(0), MR_NEED_VALUES);
 	MrStatsNotePath(MrServePathName(u->path));
+	if (m->ease != NULL)
+	{
+		contrib = palloc(sizeof(float) * (u->n_known + 1));
+		if (!MrServeEaseExplain(m, u, x, contrib))
+			return (Datum) 0;
+		goto emit;
+	}
 	d = MrFoldInDim(&m->spec);
 	if (m->popularity_only || d == 0 || u->n_known == 0)
 		return (Datum) 0;
@@ -545,6 +566,7 @@ movierec_explain(PG_FUNCTION_ARGS)
 	if (MrFoldInWeights(&m->spec, u->n_known, u->known_idx, u->known_vals,
 						chol, x, wk, contrib) != 0)
 		return (Datum) 0;
+emit:
 	/* known_idx is in movie_id order: heap ties go to the smaller movie_id */
 	MrTopKReset(&h, n, top_score, top_index);
 	MrTopKScan(&h, contrib, NULL, u->n_known);

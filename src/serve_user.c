@@ -539,6 +539,14 @@ MrServeResolveUser(MrServeModel *m, int64 user_id, MrServeNeed need)
 				 "model %lld is a popularity model", (long long) m->model_id);
 		return &user;
 	}
+	if (m->ease != NULL)
+	{
+		/* EASE scores from the current ratings themselves: always read them */
+		read_ratings(user_id, true);
+		map_known(m);
+		MrServeEaseUser(m, &user, user_id);
+		return &user;
+	}
 	user.in_model = read_user_factors(m, user_id);
 	changed = user.in_model && MrServeUserChanged(m, user_id, &key);
 
@@ -641,6 +649,8 @@ MrServeUserFromArrays(MrServeModel *m, int32 n, const int64 *ids, const float *v
 		snprintf(user.reason, sizeof(user.reason),
 				 "model %lld is a popularity model", (long long) m->model_id);
 	}
+	else if (m->ease != NULL)
+		MrServeEaseUser(m, &user, -1);
 	else if (user.n_known > 0)
 	{
 		user.path = MR_PATH_FOLD_IN;

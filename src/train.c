@@ -198,6 +198,8 @@ MrRunKernel(const char *algorithm, const MrRatings *r, const MrTrainParams *p,
 		return MrTrainSvd(r, p, env, f);
 	if (strcmp(algorithm, "ials") == 0)
 		return MrTrainIals(r, p, env, f);
+	if (strcmp(algorithm, "ease") == 0)
+		return MrEaseRun(r, p, env, f);
 	elog(ERROR, "no kernel for algorithm \"%s\"", algorithm);
 	return 0;
 }
@@ -284,7 +286,7 @@ movierec_train(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown algorithm \"%s\"", algorithm),
-				 errhint("Use one of popularity, baseline, als, svd, ials.")));
+				 errhint("Use one of popularity, baseline, als, svd, ials, ease.")));
 	snapshot = MrTakeSnapshotParam(given, &given);
 	MrResolveParams(algorithm, given, &params);
 	/* refuse before the work, not when the model is written */
@@ -298,7 +300,7 @@ movierec_train(PG_FUNCTION_ARGS)
 	if (copied)
 		source = MrCopySnapshot(source, cols);
 	if (strcmp(algorithm, "als") == 0 || strcmp(algorithm, "svd") == 0 ||
-		strcmp(algorithm, "ials") == 0)
+		strcmp(algorithm, "ials") == 0 || strcmp(algorithm, "ease") == 0)
 		MrEnsureBlas();
 
 	memset(&mem, 0, sizeof(mem));
@@ -343,6 +345,8 @@ movierec_train(PG_FUNCTION_ARGS)
 		f.k = MrModelFactors(algorithm, &params);
 		need = mul_size(add_size(data.r.n_users, data.r.n_items),
 						mul_size(add_size(f.k, 1), sizeof(float)));
+		if (strcmp(algorithm, "ease") == 0)
+			MrEaseCheckBudget(&mem, &data.r, &params);
 		need = add_size(need, MrKernelWorkspace(algorithm, &data.r, &params));
 		MrTrainCheckBudget(&mem, need, "factors and kernel workspace");
 
@@ -387,6 +391,8 @@ movierec_train(PG_FUNCTION_ARGS)
 		row.read_seconds = data.read_seconds;
 		row.peak_memory_bytes = (int64) mem.peak;
 		model_id = MrStoreModel(&row, &data, &f);
+		if (strcmp(algorithm, "ease") == 0)
+			MrEaseStore(model_id, &data);
 	}
 	PG_FINALLY();
 	{

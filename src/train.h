@@ -89,6 +89,13 @@ extern void MrForgetReadStats(void);
 extern int64 MrStoreModel(const MrModelRow *row, const MrTrainData *data,
 						  const MrFactors *f);
 
+/* train_ease.c: the EASE hooks of train() */
+extern void MrEaseCheckBudget(MrTrainMem *mem, const MrRatings *r,
+							  const MrTrainParams *p);
+extern double MrEaseRun(const MrRatings *r, const MrTrainParams *p,
+						const MrKernelEnv *env, MrFactors *f);
+extern void MrEaseStore(int64 model_id, const MrTrainData *data);
+
 /* progress.c: shared-memory progress slots and NOTICEs */
 extern void MrProgressShmemInit(void);
 extern void MrProgressBegin(const char *model_name, const char *algorithm);

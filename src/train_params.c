@@ -32,9 +32,10 @@
 #define A_ALS	0x04
 #define A_SVD	0x08
 #define A_IALS	0x10
-#define A_ALL	0x1f
+#define A_EASE	0x20
+#define A_ALL	0x3f
 
-static const char *const mr_algorithms[] = {"popularity", "baseline", "als", "svd", "ials"};
+static const char *const mr_algorithms[] = {"popularity", "baseline", "als", "svd", "ials", "ease"};
 
 typedef enum MrParamType
 {
@@ -59,16 +60,18 @@ typedef struct MrParamDef
 /* Every key, alphabetical (the order of hints and of the stored jsonb). */
 static const MrParamDef mr_params[] = {
 	{"alpha", MR_P_NUM, 0, 1e6, false, A_IALS, OFF(alpha)},
-	{"binarize", MR_P_NUM, 0, 1e6, false, A_IALS, OFF(binarize)},
+	{"binarize", MR_P_NUM, 0, 1e6, false, A_IALS | A_EASE, OFF(binarize)},
 	{"cg_steps", MR_P_INT, 1, 100, false, A_IALS, OFF(cg_steps)},
 	{"factors", MR_P_INT, 1, 1024, false, A_ALS | A_SVD | A_IALS, OFF(factors)},
 	{"init_std", MR_P_NUM, 0, 10, false, A_ALS | A_SVD | A_IALS, OFF(init_std)},
 	{"iterations", MR_P_INT, 1, 1000, false, A_BASE | A_ALS | A_SVD | A_IALS, OFF(iterations)},
 	{"learning_rate", MR_P_NUM, 0, 1, true, A_SVD, OFF(learning_rate)},
 	{"lr_decay", MR_P_NUM, 0, 1, true, A_SVD, OFF(lr_decay)},
+	{"min_item_ratings", MR_P_INT, 1, 2147483647, false, A_EASE, OFF(min_item_ratings)},
+	{"reg_frequency", MR_P_NUM, 0, 1e6, false, A_IALS, OFF(reg_frequency)},
 	{"reg_item_bias", MR_P_NUM, 0, 1e6, false, A_POP | A_BASE | A_ALS | A_SVD, OFF(reg_item_bias)},
 	{"reg_user_bias", MR_P_NUM, 0, 1e6, false, A_BASE | A_ALS | A_SVD, OFF(reg_user_bias)},
-	{"regularization", MR_P_NUM, 0, 1e6, false, A_ALS | A_SVD | A_IALS, OFF(regularization)},
+	{"regularization", MR_P_NUM, 0, 1e6, false, A_ALS | A_SVD | A_IALS | A_EASE, OFF(regularization)},
 	{"seed", MR_P_INT, 0, 9223372036854775807.0, false, A_ALL, OFF(seed)},
 	{"threads", MR_P_INT, 1, 64, false, A_ALL, OFF(threads)},
 	{"use_bias", MR_P_BOOL, 0, 1, false, A_ALS | A_SVD, OFF(use_bias)},
@@ -277,7 +280,7 @@ movierec_default_params(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown algorithm \"%s\"", algorithm),
-				 errhint("Use one of popularity, baseline, als, svd, ials.")));
+				 errhint("Use one of popularity, baseline, als, svd, ials, ease.")));
 	MrResolveParams(algorithm, NULL, &p);
 	PG_RETURN_JSONB_P(MrParamsToJsonb(algorithm, &p));
 }

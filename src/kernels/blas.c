@@ -151,6 +151,7 @@ MrBlasLoad(void)
 	mr_blas.spotrf = bind("spotrf_");
 	mr_blas.spotrs = bind("spotrs_");
 	mr_blas.sposv = bind("sposv_");
+	mr_blas.spotri = bind("spotri_");
 	mr_blas.get_corename = bind("openblas_get_corename");
 	mr_blas.get_config = bind("openblas_get_config");
 	mr_blas.get_num_threads = bind("openblas_get_num_threads");

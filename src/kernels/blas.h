@@ -36,6 +36,7 @@ typedef struct MrBlasApi
 						   const int *lda, float *b, const int *ldb, int *info);
 	void		(*sposv) (const char *uplo, const int *n, const int *nrhs, float *a,
 						  const int *lda, float *b, const int *ldb, int *info);
+	void		(*spotri) (const char *uplo, const int *n, float *a, const int *lda, int *info);
 	/* OpenBLAS extras */
 	char	   *(*get_corename) (void);
 	char	   *(*get_config) (void);

@@ -54,6 +54,25 @@ MrRankTopK(const float *scores, int32_t n_items,
 	MrTopKReset(&h, k, score_buf, out);
 	for (i = 0; i < n_items; i++)
 	{
+		/*
+		 * Heap full: 16 scores at a time against the root, in a loop the
+		 * compiler vectorizes; a block with none better is skipped whole
+		 * (excluded items in it included: they would be skipped anyway).
+		 */
+		if (h.n == h.k && h.k > 0 && i + 16 <= n_items)
+		{
+			float		root = h.score[0];
+			int			any = 0,
+						t;
+
+			for (t = 0; t < 16; t++)
+				any |= (scores[i + t] > root);
+			if (!any)
+			{
+				i += 15;
+				continue;
+			}
+		}
 		while (e < n_exclude && exclude[e] < i)
 			e++;
 		if (e < n_exclude && exclude[e] == i)

@@ -62,6 +62,8 @@ typedef struct IalsHalf
 	float	  **ws;				/* per thread: see ials_thread_floats */
 	int64_t		max_row;		/* most kept ratings in a row (either side) */
 	double	   *row_loss;		/* per row, or NULL */
+	double		reg_frequency;	/* extra penalty per kept rating of a row */
+	double	   *row_reg;		/* per row: its extra penalty times |x|^2 */
 } IalsHalf;
 
 /* Confidence minus one of a rating, or -1 if the rating is dropped. */
@@ -122,7 +124,8 @@ ials_rows(void *arg, int tid, int32_t begin, int32_t end)
 					step,
 					j;
 		float		rsold,
-					rsnew;
+					rsnew,
+					extra;
 
 		/* gather the kept ratings' rows and confidences */
 		for (e = h->ptr[a]; e < h->ptr[a + 1]; e++)
@@ -141,13 +144,17 @@ ials_rows(void *arg, int tid, int32_t begin, int32_t end)
 			memset(x, 0, sizeof(float) * k);
 			if (h->row_loss != NULL)
 				h->row_loss[a] = 0;
+			h->row_reg[a] = 0;
 			continue;
 		}
+
+		/* the row's own extra penalty (frequency-scaled regularization) */
+		extra = (float) (h->reg_frequency * m);
 
 		/* res = b - A x */
 		gram_mul(h->gram, x, res, k);
 		for (j = 0; j < k; j++)
-			res[j] = -res[j];
+			res[j] = -res[j] - extra * x[j];
 		sparse_mul(Yu, m, k, c1, x, s, res, 1);
 		memcpy(dir, res, sizeof(float) * k);
 		rsold = MrDot(res, res, k);
@@ -157,6 +164,8 @@ ials_rows(void *arg, int tid, int32_t begin, int32_t end)
 			float		alpha_cg;
 
 			gram_mul(h->gram, dir, Ad, k);
+			for (j = 0; j < k; j++)
+				Ad[j] += extra * dir[j];
 			sparse_mul(Yu, m, k, c1, dir, s, Ad, 0);
 			alpha_cg = rsold / MrDot(dir, Ad, k);
 			for (j = 0; j < k; j++)
@@ -170,6 +179,7 @@ ials_rows(void *arg, int tid, int32_t begin, int32_t end)
 			rsold = rsnew;
 		}
 
+		h->row_reg[a] = h->reg_frequency * m * MrDot(x, x, k);
 		if (h->row_loss != NULL)
 		{
 			double		loss;
@@ -256,7 +266,8 @@ MrIalsWorkspace(const MrRatings *r, const MrTrainParams *p)
 	int			k = p->factors > 0 ? p->factors : 1;
 
 	return (size_t) threads * (ials_thread_floats(k, longest_row(r)) * sizeof(float) + sizeof(float *))
-		+ 2 * (size_t) k * k * sizeof(float) + sizeof(double) * ((size_t) r->n_items + 1);
+		+ 2 * (size_t) k * k * sizeof(float) + sizeof(double) * ((size_t) r->n_items + 1)
+		+ sizeof(double) * ((size_t) r->n_users + r->n_items + 1);
 }
 
 /* Sum of squares of n floats, in double. */
@@ -287,7 +298,8 @@ MrTrainIals(const MrRatings *r, const MrTrainParams *p,
 	MrRng		rng;
 	float	   *G,
 			   *Greg;
-	double	   *loss_buf;
+	double	   *loss_buf,
+			   *reg_buf;
 
 	out->global_mean = 0;
 	for (t = 0; t < r->n_users; t++)
@@ -304,6 +316,7 @@ MrTrainIals(const MrRatings *r, const MrTrainParams *p,
 	h.cg_steps = p->cg_steps > 0 ? p->cg_steps : 1;
 	h.alpha = p->alpha;
 	h.binarize = p->binarize;
+	h.reg_frequency = p->reg_frequency;
 	for (x = 0; x < r->nnz; x++)
 		if (ials_extra(&h, r->user_vals[x]) >= 0)
 			kept++;
@@ -317,6 +330,7 @@ MrTrainIals(const MrRatings *r, const MrTrainParams *p,
 	G = env->alloc(env->arg, sizeof(float) * k * k);
 	Greg = env->alloc(env->arg, sizeof(float) * k * k);
 	loss_buf = env->alloc(env->arg, sizeof(double) * (r->n_items > 0 ? r->n_items : 1));
+	reg_buf = env->alloc(env->arg, sizeof(double) * ((size_t) r->n_users + r->n_items + 1));
 	h.gram = Greg;
 	h.gram_fixed = G;
 
@@ -335,6 +349,7 @@ MrTrainIals(const MrRatings *r, const MrTrainParams *p,
 		h.X = out->P;
 		h.Y = out->Q;
 		h.row_loss = NULL;
+		h.row_reg = reg_buf;
 		MrParallelRows(r->n_users, threads, ials_rows, &h, env);
 
 		/* movies, with the users fixed; the loss comes along */
@@ -345,10 +360,13 @@ MrTrainIals(const MrRatings *r, const MrTrainParams *p,
 		h.X = out->Q;
 		h.Y = out->P;
 		h.row_loss = loss_buf;
+		h.row_reg = reg_buf + r->n_users;
 		MrParallelRows(r->n_items, threads, ials_rows, &h, env);
 
 		for (i = 0; i < r->n_items; i++)
 			sum += loss_buf[i];
+		for (i = 0; i < r->n_users + r->n_items; i++)
+			sum += reg_buf[i];
 		sum += p->regularization * (sumsq(out->P, (int64_t) r->n_users * k) +
 									sumsq(out->Q, (int64_t) r->n_items * k));
 		loss = sum / (double) (kept > 0 ? kept : 1);
@@ -360,5 +378,6 @@ MrTrainIals(const MrRatings *r, const MrTrainParams *p,
 	env->free(env->arg, G);
 	env->free(env->arg, Greg);
 	env->free(env->arg, loss_buf);
+	env->free(env->arg, reg_buf);
 	return loss;
 }

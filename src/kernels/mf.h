@@ -72,6 +72,8 @@ typedef struct MrTrainParams
 	int			use_bias;		/* als/svd: learn biases */
 	int			threads;		/* worker threads a kernel may start */
 	uint64_t	seed;
+	int			min_item_ratings;	/* ease: movies with fewer ratings are left out of B */
+	double		reg_frequency;	/* ials: extra L2 per kept rating of the row */
 } MrTrainParams;
 
 /* Services a kernel receives from its caller. */

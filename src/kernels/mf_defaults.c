@@ -9,6 +9,7 @@
  */
 #include "mf_defaults.h"
 #include "kern_util.h"
+#include "kern_ease.h"
 
 #include <string.h>
 
@@ -16,12 +17,12 @@
 int
 MrAlgorithmKnown(const char *algorithm)
 {
-	static const char *const names[] = {"popularity", "baseline", "als", "svd", "ials"};
+	static const char *const names[] = {"popularity", "baseline", "als", "svd", "ials", "ease"};
 	int			i;
 
 	if (algorithm == NULL)
 		return 0;
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 6; i++)
 		if (strcmp(algorithm, names[i]) == 0)
 			return 1;
 	return 0;
@@ -47,6 +48,7 @@ MrDefaultParams(const char *algorithm, MrTrainParams *p)
 	p->use_bias = 1;
 	p->threads = 2;
 	p->seed = 42;
+	p->min_item_ratings = 1;
 
 	if (algorithm == NULL)
 		return;
@@ -94,6 +96,20 @@ MrDefaultParams(const char *algorithm, MrTrainParams *p)
 		p->reg_user_bias = 0;
 		p->reg_item_bias = 0;
 	}
+	else if (strcmp(algorithm, "ease") == 0)
+	{
+		/* lambda, binarize and min_item_ratings: see doc/algorithms.md */
+		p->factors = 0;
+		p->iterations = 1;
+		p->regularization = 30000.0;
+		p->binarize = 4.0;
+		p->min_item_ratings = 10;
+		p->use_bias = 0;
+		p->init_std = 0;
+		p->cg_steps = 0;
+		p->reg_user_bias = 0;
+		p->reg_item_bias = 0;
+	}
 }
 
 /* See mf_defaults.h. */
@@ -101,9 +117,35 @@ int
 MrModelFactors(const char *algorithm, const MrTrainParams *p)
 {
 	if (algorithm != NULL &&
-		(strcmp(algorithm, "popularity") == 0 || strcmp(algorithm, "baseline") == 0))
+		(strcmp(algorithm, "popularity") == 0 || strcmp(algorithm, "baseline") == 0 ||
+		 strcmp(algorithm, "ease") == 0))
 		return 0;
 	return p->factors;
+}
+
+/* EASE sizes live here so that MrKernelWorkspace needs no kernel file. */
+/* See kern_ease.h. */
+int32_t
+MrEaseKeptCount(const MrRatings *r, int min_count)
+{
+	int32_t		n = 0;
+
+	for (int32_t i = 0; i < r->n_items; i++)
+		if (r->item_ptr[i + 1] - r->item_ptr[i] >= (int64_t) min_count)
+			n++;
+	return n;
+}
+
+/* See kern_ease.h. */
+size_t
+MrEaseWorkspace(const MrRatings *r, const MrTrainParams *p)
+{
+	size_t		n = (size_t) MrEaseKeptCount(r, p->min_item_ratings);
+
+	return n * n * sizeof(float)	/* G, then P, then B */
+		+ n * sizeof(int32_t)	/* kept */
+		+ (size_t) r->n_items * sizeof(int32_t)	/* item -> kept position */
+		+ n * (sizeof(float) + sizeof(int32_t));	/* diag, one user's row */
 }
 
 /* See mf.h: bytes a kernel allocates through env beyond ratings and factors. */
@@ -119,5 +161,7 @@ MrKernelWorkspace(const char *algorithm, const MrRatings *r,
 		return MrSvdWorkspace(r, p);
 	if (strcmp(algorithm, "ials") == 0)
 		return MrIalsWorkspace(r, p);
+	if (strcmp(algorithm, "ease") == 0)
+		return MrEaseWorkspace(r, p);
 	return 0;
 }

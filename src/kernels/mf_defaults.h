@@ -14,7 +14,7 @@
 /* The algorithm used when none is named. */
 #define MR_DEFAULT_ALGORITHM "als"
 
-/* True (1) if algorithm names a kernel: popularity, baseline, als, svd, ials. */
+/* True (1) if algorithm names a kernel: popularity, baseline, als, svd, ials, ease. */
 extern int	MrAlgorithmKnown(const char *algorithm);
 
 /*

@@ -45,12 +45,17 @@
  *   portable    this file: GNU C generic vectors (no intrinsics) that the
  *               compiler turns into the build target's vector code (SSE2,
  *               or NEON where a*b+c contracts to FMLA).  a*b+c, not fmaf(): without
- *               -mfma fmaf() is a libm call per multiply-add, 30 times
- *               slower; the extra product rounding (k 2^-24) is inside c_k.
+ *               -mfma fmaf() is a libm call per multiply-add (issue 8:
+ *               2,392 us per call at 9,742 x 64 against 46-58 us for a
+ *               vectorized loop); the extra product rounding (k 2^-24)
+ *               is inside c_k.
  * The wide variants live in serve_scan_x86.c and serve_scan_neon.c, each
  * function compiled with __attribute__((target(...))), no -march.  The
- * bound passes have the same variants (16, 8 or 4 lanes compared at once,
- * the rare survivors pushed in scalar code).  The exact rescoring uses the
+ * candidate pass and the lower-bound pass of the pruned scan
+ * (serve_scan_prune.c) have the same variants (16, 8 or 4 lanes compared
+ * at once, the rare survivors handled in scalar code); the full scan's
+ * k-th lower bound comes from per-block maxima (kth_lower_bound), a loop
+ * the compiler vectorizes for any target.  The exact rescoring uses the
  * CPU's FMA instruction when it has one (identical to fmaf(), which the
  * scalar fallback calls), so every variant ranks by the same exact score.
  *
@@ -363,19 +368,101 @@ MrScoreExact(const float *q, int k, const float *p, float bias)
 	return acc + bias;
 }
 
+/*
+ * The k-th largest lower bound a_i - e_i over all items (-INFINITY when
+ * fewer than k are finite).  Offering every item to a heap in index order
+ * costs a few hundred heap operations per call on trained factors (scores
+ * drift with movie_id), so first, in a loop the compiler vectorizes, the
+ * largest lower bound of each block of 16 goes to bm[]; these are bounds
+ * of distinct items, so their k-th largest tau0 is at most the answer T.
+ * Then only blocks whose maximum beats tau0 are offered, item by item,
+ * to a fresh heap, and only items above tau0: if T > tau0 every item of
+ * the top k is among them and the heap's root is T; if the heap ends with
+ * fewer than k, T = tau0.  bm needs n / 16 floats (the caller's cand).
+ */
+static float
+kth_lower_bound(const float *approx, const float *norm, float e, int32_t n,
+				int k, float *bm, MrTopK *h, float *hs, int32_t *hi)
+{
+	int32_t		nb = n / 16,
+				b,
+				i;
+	float		tau0 = -INFINITY;
+
+	if (k <= 0)
+		return -INFINITY;
+	for (b = 0; b < nb; b++)
+	{
+		const float *a = approx + (size_t) b * 16;
+		const float *q = norm + (size_t) b * 16;
+		float		l[16],
+					m4[4],
+					mx;
+		int			j;
+
+		for (j = 0; j < 16; j++)
+			l[j] = a[j] - MrBound(e, q[j], a[j]);
+		for (j = 0; j < 4; j++)
+		{
+			float		x = l[j] > l[j + 4] ? l[j] : l[j + 4],
+						y = l[j + 8] > l[j + 12] ? l[j + 8] : l[j + 12];
+
+			m4[j] = x > y ? x : y;
+		}
+		mx = m4[0] > m4[1] ? m4[0] : m4[1];
+		mx = mx > m4[2] ? mx : m4[2];
+		bm[b] = mx > m4[3] ? mx : m4[3];
+	}
+	/* tau0: the k-th largest block maximum (scores -INFINITY never count) */
+	MrTopKReset(h, k, hs, hi);
+	MrTopKScan(h, bm, NULL, nb);
+	if (h->n == h->k)
+		tau0 = hs[0];
+
+	/* the items above tau0, in index order, into a fresh heap */
+	MrTopKReset(h, k, hs, hi);
+	for (b = 0; b < nb; b++)
+	{
+		float		thr = (h->n == h->k && hs[0] > tau0) ? hs[0] : tau0;
+
+		if (!(bm[b] > thr))
+			continue;
+		for (i = b * 16; i < b * 16 + 16; i++)
+		{
+			float		a = approx[i],
+						l = a - MrBound(e, norm[i], a);
+
+			thr = (h->n == h->k && hs[0] > tau0) ? hs[0] : tau0;
+			if (l > thr)
+				MrTopKPush(h, l, i);
+		}
+	}
+	/* the last n % 16 items */
+	for (i = nb * 16; i < n; i++)
+	{
+		float		a = approx[i],
+					l = a - MrBound(e, norm[i], a),
+					thr = (h->n == h->k && hs[0] > tau0) ? hs[0] : tau0;
+
+		if (l > thr)
+			MrTopKPush(h, l, i);
+	}
+	if (h->n == h->k)
+		return hs[0] > tau0 ? hs[0] : tau0;
+	return tau0;
+}
+
 /* Exact top k: approximate pass, bound, rescore the undecided items. */
 int
 MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 			int32_t *out_index, float *out_score)
 {
 	MrSimd		v = MrSimdCurrent();
-	MrLowerFn	lower = lower_tab[v] ? lower_tab[v] : MrLowerPortable;
 	MrUpperFn	upper = upper_tab[v] ? upper_tab[v] : MrUpperPortable;
 	double		pnorm = 0;
 	float		e;
-	float		tau = -INFINITY;
-	int32_t		i,
-				j,
+	float		tau;
+	int32_t		j,
 				m;
 	MrTopK		h;
 	int			f;
@@ -384,16 +471,9 @@ MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 		pnorm += (double) in->p[f] * in->p[f];
 	e = (float) (MrApproxErrorScale(in->k) * sqrt(pnorm) * (1 + 1e-5));
 
-	/* tau: the k-th largest lower bound (needs k finite candidates) */
-	MrTopKReset(&h, k, out_score, out_index);
-	for (i = 0; i < in->n && h.n < h.k; i++)
-		if (approx[i] > -INFINITY)
-			MrTopKPush(&h, approx[i] - MrBound(e, in->norm[i], approx[i]), i);
-	if (h.n == h.k)
-	{
-		lower(approx, in->norm, e, i, in->n, &h);
-		tau = out_score[0];
-	}
+	/* tau: the k-th largest lower bound (-INFINITY without k finite ones) */
+	tau = kth_lower_bound(approx, in->norm, e, in->n, k, (float *) cand, &h,
+						  out_score, out_index);
 
 	/* candidates: upper bound reaches tau; rescore them exactly */
 	m = upper(approx, in->norm, e, tau, in->n, cand);

@@ -490,3 +490,17 @@ MrSynthUser(MrSynth *s, int32_t u, int32_t *movies, float *ratings, int64_t *sec
 	}
 	return have;
 }
+
+/* See synth.h; the same sum MrSynthUser computes for its ratings. */
+double
+MrSynthTruth(const MrSynth *s, int32_t u, int32_t i)
+{
+	int			k = s->p.rank;
+	const float *pu = s->P + (size_t) u * k;
+	const float *qi = s->Q + (size_t) i * k;
+	double		t = MR_SYNTH_MU + s->user_bias[u] + s->item_bias[i];
+
+	for (int f = 0; f < k; f++)
+		t += (double) pu[f] * qi[f];
+	return t;
+}

@@ -75,4 +75,7 @@ extern int64_t MrSynthClipped(const MrSynth *s);
 extern int32_t MrSynthUser(MrSynth *s, int32_t u, int32_t *movies, float *ratings,
 						   int64_t *secs, double *truth);
 
+/* The noiseless truth mu + b_u + b_i + p_u . q_i of user u, movie i (0-based). */
+extern double MrSynthTruth(const MrSynth *s, int32_t u, int32_t i);
+
 #endif							/* MR_SYNTH_H */

@@ -29,9 +29,10 @@ src_read(void *arg, char *buf, size_t n)
 {
 	Src		   *s = arg;
 	size_t		left = s->size - s->off;
+	size_t		piece = 7 + (s->off % 13);	/* short reads of varying length */
 
-	if (n > 7)
-		n = 7 + (s->off % 13);	/* short reads of varying length */
+	if (n > piece)
+		n = piece;
 	if (n > left)
 		n = left;
 	memcpy(buf, s->data + s->off, n);

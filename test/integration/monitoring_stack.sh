@@ -127,8 +127,11 @@ tap_ok "every dashboard passes its JSON checks and every panel query returns dat
 tap_is "HighModelError is quiet while production RMSE is below 1.0" "$(promql 'ALERTS{alertname="HighModelError"}')" 0
 "${PSQL[@]}" >/dev/null 2>"$T/bad.log" <<'SQL' || { sed 's/^/# /' "$T/bad.log"; }
 SET search_path TO movierec, public;
-SELECT train('mon_bad', 'baseline') AS bad \gset
-CREATE TABLE mon_flipped AS SELECT user_id, movie_id, 6 - rating AS rating FROM ratings;
+-- trained on a copy: the background traffic keeps adding ratings, and
+-- evaluate() refuses a model whose training source has changed
+CREATE TABLE mon_bad_src AS SELECT user_id, movie_id, rating FROM ratings;
+SELECT train('mon_bad', 'baseline', '{}', 'mon_bad_src') AS bad \gset
+CREATE TABLE mon_flipped AS SELECT user_id, movie_id, 6 - rating AS rating FROM mon_bad_src;
 SELECT evaluate(:bad, 'mon_flipped');
 SELECT promote(:bad);
 SQL

@@ -48,8 +48,9 @@ SQL
 tap_is "0.1 trains and promotes" "$?" 0
 [ -s "$T/train.err" ] && head -5 "$T/train.err"
 
+# lists NAME [fold_in]: recommend() for 40 users (fold-in as set, or off)
 lists() {
-  "${P[@]}" -d "$1" -c "
+  "${P[@]}" -d "$1" -c "SET movierec.fold_in = ${2:-on}" -c "
     SELECT string_agg(u || ':' || l, ' ' ORDER BY u) FROM (
       SELECT u, (SELECT string_agg(movie_id::text, ',' ORDER BY rank) FROM movierec.recommend(u, 10, 'up_als')) AS l
         FROM generate_series(1, 40) u) s"
@@ -72,7 +73,14 @@ as_pg "$B/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w -t 60 start >/dev/null || 
 tap_is "ALTER EXTENSION movierec UPDATE succeeds" "$?:$(cat "$T/update.err")" "0:"
 tap_is "the extension is at 0.2" "$("${P[@]}" -d up -c "SELECT extversion FROM pg_extension WHERE extname = 'movierec'")" "0.2"
 tap_is "build_info reports 0.2" "$("${P[@]}" -d up -c "SELECT movierec.build_info()->>'version'")" "0.2"
-tap_is "the updated database serves the same lists" "$(lists up)" "$before"
+# 0.1 kept no log of rating changes, so 0.2 cannot tell which users of a
+# model trained under 0.1 changed their ratings since: it folds every user
+# of such a model in from the current ratings until the model is retrained
+# (install/62_serve_changes.sql).  The stored factors themselves serve
+# exactly what 0.1 served.
+tap_is "the updated database serves 0.1's lists from the stored factors" "$(lists up off)" "$before"
+tap_is "users of a model trained under 0.1 are folded in until it is retrained" \
+  "$("${P[@]}" -d up -c "SELECT count(*) FILTER (WHERE path = 'fold_in') FROM generate_series(1, 40) u, movierec.recommend_explain_path(u, 'up_als')")" 40
 
 # a fresh 0.2 install has exactly the objects of the updated database
 "${P[@]}" -d postgres -c 'CREATE DATABASE fresh' >/dev/null
@@ -89,6 +97,8 @@ echo "# member objects: 0.1 $n01, 0.2 $(objects fresh)"
 tap_ok "an old model serves through 0.2 (predict, similar_movies, recommend_for_ratings)" \
   "${P[@]}" -d up -c "SELECT movierec.predict(1, 1, 'up_als'), (SELECT count(*) FROM movierec.similar_movies(1, 5, 'up_als')), (SELECT count(*) FROM movierec.recommend_for_ratings('{1,2}'::bigint[], '{5,4}'::real[], 5, 'up_als'))"
 tap_ok "0.2 retrains a model created at 0.1" "${P[@]}" -d up -c "SET client_min_messages = warning; SELECT movierec.train('up_als', 'als', '{\"factors\": 8, \"iterations\": 2}')"
+tap_is "... and its users are served from the new model's factors" \
+  "$("${P[@]}" -d up -c "SELECT count(*) FILTER (WHERE path = 'model') FROM generate_series(1, 40) u, movierec.recommend_explain_path(u, (SELECT max(model_id)::text FROM movierec.models WHERE model_name = 'up_als'))")" 40
 
 # pg_dump of the updated database restores into a fresh 0.2 install
 "$B/pg_dump" -h "$SOCK" -p "$PORT" -U postgres -Fc -d up -f "$T/up.dump" 2>"$T/dump.err"
@@ -96,5 +106,5 @@ tap_is "pg_dump of the updated database" "$?" 0
 "${P[@]}" -d postgres -c 'CREATE DATABASE restored' >/dev/null
 "$B/pg_restore" -h "$SOCK" -p "$PORT" -U postgres -d restored "$T/up.dump" 2>"$T/restore.err"
 tap_is "it restores into a fresh 0.2 install without errors" "$?:$(head -c 300 "$T/restore.err")" "0:"
-tap_is "the restored database is at 0.2 and serves the same lists" "$("${P[@]}" -d restored -c "SELECT extversion FROM pg_extension WHERE extname = 'movierec'") $(lists restored)" "0.2 $(lists up)"
+tap_is "the restored database is at 0.2 and serves the same lists" "$("${P[@]}" -d restored -c "SELECT extversion FROM pg_extension WHERE extname = 'movierec'") $(lists restored off)" "0.2 $(lists up off)"
 tap_done
