@@ -78,7 +78,7 @@ tap_is "after the overflow the session serves the promoted model 1" "$(top 7)" "
 tap_is "... and it was the same backend all along" "$(session_ask s "SELECT pg_backend_pid();")" "$pid"
 session_close s
 
-# what needs a primary
+# what needs a primary (recommend_in logs an exposure)
 refuse() {  # refuse SQL: "SQLSTATE|first line" of the standby's error
   PGHOST=127.0.0.1 PGPORT=$SP "$BINDIR/psql" -qXAt -c "SET search_path TO movierec" -c "$1" \
     -c '\echo :LAST_ERROR_SQLSTATE' 2>&1 | { read -r m; h=$(grep '^HINT' | head -1); tail -1 >/dev/null; echo "$m|$h"; }
@@ -86,7 +86,8 @@ refuse() {  # refuse SQL: "SQLSTATE|first line" of the standby's error
 hint='HINT:  Connect to the primary, e.g. with target_session_attrs=read-write in the connection string.'
 for call in "train|SELECT train('x', 'als')" "queueing a training job|SELECT train_async('x')" \
             "promote|SELECT promote(2)" "rollback|SELECT rollback('movies')" \
-            "import_factors|SELECT import_factors('x', 'movierec.ratings', 'movierec.ratings')"; do
+            "import_factors|SELECT import_factors('x', 'movierec.ratings', 'movierec.ratings')" \
+            "exposure logging|SELECT * FROM recommend_in('any', 7)"; do
   what=${call%%|*}
   got=$(PGHOST=127.0.0.1 PGPORT=$SP "$BINDIR/psql" -qXAt -v VERBOSITY=default -c "SET search_path TO movierec" -c "${call#*|}" 2>&1 | head -1)
   st=$(PGHOST=127.0.0.1 PGPORT=$SP "$BINDIR/psql" -qXAt -c "SET search_path TO movierec" -c "${call#*|}" -c '\echo :LAST_ERROR_SQLSTATE' 2>/dev/null | tail -1)
