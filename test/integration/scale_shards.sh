@@ -74,12 +74,17 @@ tn "SELECT train('movies', 'als', '{\"factors\": 16, \"iterations\": 6, \"seed\"
 answers ", '1'" | psqlf "$R" train >"$T/a"
 answers ", '2'" | psqlf "$R" train >"$T/b"
 tap_ok "A and B answer differently" test "$(cat "$T/a")" != "$(cat "$T/b")"
+# two clients ask for the 40 users' lists until told to stop
 for c in 1 2; do
-  for r in $(seq 1 12); do answers ""; done | psqlf "$R" router >"$T/load$c" 2>&1 &
+  { while [ ! -e "$T/stop" ]; do answers ""; done; } | psqlf "$R" router >"$T/load$c" 2>&1 &
   eval "load$c=\$!"
 done
-sleep 0.5
+lines() { cat "$T/load1" "$T/load2" 2>/dev/null | wc -l; }
+for _ in $(seq 1 200); do [ "$(lines)" -ge 160 ] && break; sleep 0.05; done
 tap_is "model B published under load" "$(tn "SELECT movierec_shards.publish(2)")" 2
+n0=$(lines)
+for _ in $(seq 1 200); do [ "$(lines)" -ge $((n0 + 160)) ] && break; sleep 0.05; done
+touch "$T/stop"
 wait "$load1" "$load2"
 tap_is "a rating made after the gather is folded in under B (B was trained without it)" \
   "$(sh 0 "SELECT path FROM recommend_explain_path($u0)")" fold_in
