@@ -618,7 +618,7 @@ BEGIN
     FOR o IN SELECT p.oid::regprocedure AS fn FROM pg_catalog.pg_proc p
               WHERE p.pronamespace = 'movierec'::regnamespace
                 AND p.proname IN ('promote', 'rollback', 'train_async', 'train', 'promotion_gate',
-                                  'cancel_job')
+                                  'cancel_job', 'worker_status')
     LOOP
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO web_admin', o.fn);
     END LOOP;

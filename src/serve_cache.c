@@ -339,7 +339,8 @@ serve_load_model(int64 model_id)
 			elog(ERROR, "SPI_connect failed");
 		rc = SPI_execute_with_args("SELECT model_name, version, algorithm, n_factors, "
 								   "coalesce(global_mean, 0), rating_min, rating_max, created_at, "
-								   "params->>'regularization', params->>'reg_user_bias', "
+								   "coalesce(params->>'foldin_regularization', params->>'regularization'), "
+								   "coalesce(params->>'foldin_reg_user_bias', params->>'reg_user_bias'), "
 								   "params->>'use_bias', params->>'alpha', params->>'binarize', "
 								   "params->>'reg_item_bias', params->>'reg_exponent', params->>'implicit' "
 								   "FROM movierec.models WHERE model_id = $1",

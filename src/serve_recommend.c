@@ -401,6 +401,8 @@ movierec_similar_movies(PG_FUNCTION_ARGS)
 						(long long) m->model_id, m->model_name, m->algorithm),
 				 errhint("Pass a factor model (als, svd or ials) as model.")));
 	x = known_movie(m, PG_GETARG_INT64(0));
+	if (m->is_folded != NULL && m->is_folded[x])
+		MrStatsNotePath("folded_item");
 	nx = m->norm[x];
 	if (!(nx > 0))
 		return (Datum) 0;		/* a zero vector has no direction */

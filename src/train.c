@@ -42,9 +42,10 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "scale.h"
+#include "kern_bayes.h"
 #include "mf_defaults.h"
 #include "movierec.h"
+#include "scale.h"
 #include "train.h"
 #include "stats.h"
 
@@ -200,6 +201,8 @@ MrRunKernel(const char *algorithm, const MrRatings *r, const MrTrainParams *p,
 		return MrTrainIals(r, p, env, f);
 	if (strcmp(algorithm, "ease") == 0)
 		return MrEaseRun(r, p, env, f);
+	if (strcmp(algorithm, "bayes") == 0)
+		return MrTrainBayes(r, p, env, f);
 	elog(ERROR, "no kernel for algorithm \"%s\"", algorithm);
 	return 0;
 }
@@ -260,6 +263,12 @@ movierec_train(PG_FUNCTION_ARGS)
 	volatile int64 model_id = 0;
 	char	   *snapshot;
 	bool		copied;
+	bool		bayes;
+	char	   *volatile implicit_source = NULL;
+	Oid			implicit_relid = InvalidOid;
+	MrRatings	implicit;
+	char	   *implicit_cols[3];
+	MrBayesStats bayes_stats;
 
 	MrRequirePrimary("train");
 	MrArgNotNull(fcinfo, 0, "model_name");
@@ -286,8 +295,13 @@ movierec_train(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown algorithm \"%s\"", algorithm),
-				 errhint("Use one of popularity, baseline, als, svd, ials, ease.")));
+				 errhint("Use one of popularity, baseline, als, svd, ials, ease, bayes.")));
 	snapshot = MrTakeSnapshotParam(given, &given);
+	bayes = strcmp(algorithm, "bayes") == 0;
+	if (bayes)
+		implicit_source = MrBayesTakeParams(given, &given, &implicit_relid);
+	/* the implicit source has the source's column names, not the copy's */
+	memcpy(implicit_cols, cols, sizeof(cols));
 	MrResolveParams(algorithm, given, &params);
 	/* refuse before the work, not when the model is written */
 	if (XactReadOnly)
@@ -301,6 +315,8 @@ movierec_train(PG_FUNCTION_ARGS)
 		source = MrCopySnapshot(source, cols);
 	if (strcmp(algorithm, "als") == 0 || strcmp(algorithm, "svd") == 0 ||
 		strcmp(algorithm, "ials") == 0 || strcmp(algorithm, "ease") == 0)
+		MrEnsureBlas();
+	if (bayes)
 		MrEnsureBlas();
 
 	memset(&mem, 0, sizeof(mem));
@@ -324,6 +340,8 @@ movierec_train(PG_FUNCTION_ARGS)
 		else
 			PushActiveSnapshot(GetTransactionSnapshot());
 		MrReadRatings(source, cols[0], cols[1], cols[2], &mem, &data);
+		if (bayes)
+			MrBayesReadImplicit(implicit_relid, implicit_cols, &data, &mem, &implicit);
 
 		/*
 		 * The snapshot record is computed under the snapshot of the read, so
@@ -367,7 +385,10 @@ movierec_train(PG_FUNCTION_ARGS)
 		env.arg = &mem;
 		MrProgressUpdate("training", 0, params.iterations, get_float8_nan());
 		INSTR_TIME_SET_CURRENT(t0);
-		(void) MrRunKernel(algorithm, &data.r, &params, &env, &f);
+		if (bayes)
+			(void) MrTrainBayesImplicit(&data.r, &implicit, &params, &env, &f, &bayes_stats);
+		else
+			(void) MrRunKernel(algorithm, &data.r, &params, &env, &f);
 		INSTR_TIME_SET_CURRENT(t1);
 		INSTR_TIME_SUBTRACT(t1, t0);
 		CHECK_FOR_INTERRUPTS();
@@ -377,6 +398,8 @@ movierec_train(PG_FUNCTION_ARGS)
 		row.model_name = model_name;
 		row.algorithm = algorithm;
 		row.params = MrParamsToJsonb(algorithm, &params);
+		if (bayes)
+			row.params = MrBayesParamsOut(row.params, implicit_source, &bayes_stats);
 		if (snapshot != NULL)
 			row.params = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat,
 															JsonbPGetDatum(row.params),

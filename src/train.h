@@ -81,6 +81,14 @@ typedef struct MrModelRow
 
 extern void MrCheckStorePrivileges(void);
 
+/* train_bayes.c: the bayes algorithm's text params and implicit sets */
+struct MrBayesStats;
+extern char *MrBayesTakeParams(Jsonb *given, Jsonb **rest, Oid *implicit_relid);
+extern void MrBayesReadImplicit(Oid relid, char *cols[3], const MrTrainData *data,
+								MrTrainMem *mem, MrRatings *imp);
+extern Jsonb *MrBayesParamsOut(Jsonb *params, const char *implicit_source,
+							   const struct MrBayesStats *st);
+
 /* train_snapshot.c */
 extern char *MrTakeSnapshotParam(Jsonb *given, Jsonb **rest);
 extern Oid	MrCopySnapshot(Oid source, char *cols[3]);

@@ -34,6 +34,7 @@
 #define A_IALS	0x10
 #define A_EASE	0x20
 #define A_ALL	0x3f
+#define A_BAYES	0x40			/* not in mr_algorithms: see MrAlgorithmBit */
 
 static const char *const mr_algorithms[] = {"popularity", "baseline", "als", "svd", "ials", "ease"};
 
@@ -75,6 +76,16 @@ static const MrParamDef mr_params[] = {
 	{"seed", MR_P_INT, 0, 9223372036854775807.0, false, A_ALL, OFF(seed)},
 	{"threads", MR_P_INT, 1, 64, false, A_ALL, OFF(threads)},
 	{"use_bias", MR_P_BOOL, 0, 1, false, A_ALS | A_SVD, OFF(use_bias)},
+	/* bayes (kern_bayes.c); also alphabetical */
+	{"burn_in", MR_P_INT, 0, 100000, false, A_BAYES, OFF(burn_in)},
+	{"factors", MR_P_INT, 1, 256, false, A_BAYES, OFF(factors)},
+	{"implicit", MR_P_BOOL, 0, 1, false, A_BAYES, OFF(implicit)},
+	{"implicit_items", MR_P_BOOL, 0, 1, false, A_BAYES, OFF(implicit_items)},
+	{"init_std", MR_P_NUM, 0, 10, false, A_BAYES, OFF(init_std)},
+	{"iterations", MR_P_INT, 1, 100000, false, A_BAYES, OFF(iterations)},
+	{"seed", MR_P_INT, 0, 9223372036854775807.0, false, A_BAYES, OFF(seed)},
+	{"threads", MR_P_INT, 1, 64, false, A_BAYES, OFF(threads)},
+	{"use_bias", MR_P_BOOL, 0, 1, false, A_BAYES, OFF(use_bias)},
 };
 
 #define MR_N_PARAMS lengthof(mr_params)
@@ -86,6 +97,8 @@ MrAlgorithmBit(const char *algorithm)
 	for (int a = 0; a < lengthof(mr_algorithms); a++)
 		if (strcmp(algorithm, mr_algorithms[a]) == 0)
 			return 1 << a;
+	if (strcmp(algorithm, "bayes") == 0)
+		return A_BAYES;
 	return 0;
 }
 
@@ -280,7 +293,7 @@ movierec_default_params(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown algorithm \"%s\"", algorithm),
-				 errhint("Use one of popularity, baseline, als, svd, ials, ease.")));
+				 errhint("Use one of popularity, baseline, als, svd, ials, ease, bayes.")));
 	MrResolveParams(algorithm, NULL, &p);
 	PG_RETURN_JSONB_P(MrParamsToJsonb(algorithm, &p));
 }

@@ -74,6 +74,9 @@ typedef struct MrTrainParams
 	uint64_t	seed;
 	int			min_item_ratings;	/* ease: movies with fewer ratings are left out of B */
 	double		reg_frequency;	/* ials: extra L2 per kept rating of the row */
+	int			burn_in;		/* bayes: sweeps discarded before averaging */
+	int			implicit;		/* bayes: SVD++-style implicit user block */
+	int			implicit_items;	/* bayes: its movie-side counterpart */
 } MrTrainParams;
 
 /* Services a kernel receives from its caller. */
@@ -98,6 +101,8 @@ extern double MrTrainSvd(const MrRatings *r, const MrTrainParams *p,
 						 const MrKernelEnv *env, MrFactors *out);
 extern double MrTrainIals(const MrRatings *r, const MrTrainParams *p,
 						  const MrKernelEnv *env, MrFactors *out);
+extern double MrTrainBayes(const MrRatings *r, const MrTrainParams *p,
+						   const MrKernelEnv *env, MrFactors *out);
 
 /* Bytes a kernel needs beyond MrRatings and MrFactors. */
 extern size_t MrKernelWorkspace(const char *algorithm, const MrRatings *r,

@@ -10,6 +10,7 @@
 #include "mf_defaults.h"
 #include "kern_util.h"
 #include "kern_ease.h"
+#include "kern_bayes.h"
 
 #include <string.h>
 
@@ -25,6 +26,8 @@ MrAlgorithmKnown(const char *algorithm)
 	for (i = 0; i < 6; i++)
 		if (strcmp(algorithm, names[i]) == 0)
 			return 1;
+	if (strcmp(algorithm, "bayes") == 0)
+		return 1;
 	return 0;
 }
 
@@ -110,6 +113,19 @@ MrDefaultParams(const char *algorithm, MrTrainParams *p)
 		p->reg_user_bias = 0;
 		p->reg_item_bias = 0;
 	}
+	else if (strcmp(algorithm, "bayes") == 0)
+	{
+		/* Gibbs sweeps; the priors are learned (kern_bayes.c, doc/algorithms.md) */
+		p->factors = 10;
+		p->iterations = 200;
+		p->burn_in = 20;
+		p->implicit = 1;
+		p->implicit_items = 1;
+		p->init_std = 0.1;
+		p->regularization = 0;
+		p->reg_user_bias = 0;
+		p->reg_item_bias = 0;
+	}
 }
 
 /* See mf_defaults.h. */
@@ -163,5 +179,28 @@ MrKernelWorkspace(const char *algorithm, const MrRatings *r,
 		return MrIalsWorkspace(r, p);
 	if (strcmp(algorithm, "ease") == 0)
 		return MrEaseWorkspace(r, p);
+	if (strcmp(algorithm, "bayes") == 0)
+		return MrBayesWorkspace(r, p);
 	return 0;
+}
+
+/* See kern_bayes.h: the arrays MrTrainBayesImplicit allocates. */
+size_t
+MrBayesWorkspace(const MrRatings *r, const MrTrainParams *p)
+{
+	size_t		d = (size_t) p->factors + (p->use_bias != 0);
+	int			threads = MrThreadCount(p->threads);
+	size_t		nu = (size_t) r->n_users,
+				ni = (size_t) r->n_items;
+	size_t		n = (size_t) threads * (sizeof(float) * MR_BAYES_THREAD_FLOATS(d) + sizeof(float *));
+
+	/* the chain's rows X, running sums of the averaged rows, residuals */
+	n += (sizeof(float) + sizeof(double)) * (nu + ni) * d + sizeof(double) * (ni + 1);
+	/* an implicit block: Y, O, E, Z'Z and Z't per row, scales */
+	if (p->implicit)
+		n += sizeof(float) * (ni * d + 2 * nu * d + nu * d * d + nu * d + nu);
+	if (p->implicit_items)
+		n += sizeof(float) * (nu * d + 2 * ni * d + ni * d * d + ni * d + ni);
+	n += sizeof(float) * (d * d + 4 * d) + sizeof(double) * 16 * (d + 1);
+	return n;
 }

@@ -61,11 +61,20 @@ tap_is "recommend, fold_in path (rated after training): 1 call" "$(row st_als re
 tap_is "predict counts one row" "$(row st_als predict model)" "1/1/0"
 tap_is "similar_movies" "$(row st_als similar_movies model)" "1/3/0"
 tap_is "errors before a model resolves count under model none" "$(row none recommend none)" "2/0/2"
-tap_is "cache: loaded twice (the update invalidated the first)" \
-  "$(q "SELECT sum(cache_loads) || '/' || sum(cache_invalidations) FROM serving_stats WHERE model = 'st_als'")" "2/1"
+# (autovacuum's analyze of models or item_factors invalidates too: each
+# invalidation of the one cached model means one more load)
+tap_is "cache: the update invalidated the cached model, and every invalidation cost one load" \
+  "$(q "SELECT sum(cache_invalidations) >= 1 AND sum(cache_loads) = sum(cache_invalidations) + 1
+          FROM serving_stats WHERE model = 'st_als'")" "t"
 tap_is "latency histogram: cumulative, its last bucket (10 s) holds every call" \
   "$(q "SELECT bool_and(bucket_count[19] = calls AND bucket_le[1] = 1e-5 AND bucket_le[19] = 10
-                      AND total_seconds > 0 AND bucket_count[1] <= bucket_count[10]) FROM serving_stats WHERE model = 'st_als'")" "t"
+                      AND total_seconds > 0 AND bucket_count[1] <= bucket_count[10]) FROM serving_stats WHERE model = 'st_als' AND calls > 0")" "t"
+
+# a movie new since training, rated by 20 of the model's users, is folded in
+q "INSERT INTO movies VALUES (5000, 'New movie (2026)', 2026, '{}');
+   INSERT INTO ratings SELECT u, 5000, 4, now() FROM generate_series(30, 49) u;
+   SELECT count(*) FROM similar_movies(5000, 3, 'st_als');" >/dev/null || exit 1
+tap_is "similar_movies of a folded-in movie counts under path folded_item" "$(row st_als similar_movies folded_item)" "1/3/0"
 
 # privileges: the monitoring role reads the views, not the tables
 q "SELECT movierec.create_monitor_role('$MON')" >/dev/null || exit 1
@@ -82,8 +91,15 @@ tap_is "reset_stats() zeroes serving and training statistics" \
 "${PSQL[@]}" -c "DROP OWNED BY $MON" >/dev/null
 
 # without preloading: the views say so
-port=$(free_port)
-if cluster_start "$BINDIR" "$T/np" "$T/npsock" "$port" >/dev/null; then
+started=0
+for try in 1 2; do
+  rm -rf "$T/np" "$T/npsock"
+  port=$(free_port)
+  cluster_start "$BINDIR" "$T/np" "$T/npsock" "$port" >/dev/null 2>&1 && { started=1; break; }
+done
+tap_is "a second cluster without movierec preloaded starts" "$started" 1
+[ "$started" = 1 ] || tail -5 "$T/np/server.log" 2>/dev/null | sed 's/^/# /'
+if [ "$started" = 1 ]; then
   "$BINDIR/psql" -qXAt -h "$T/npsock" -p "$port" -U postgres -d postgres -c "CREATE EXTENSION movierec" >/dev/null
   err=$("$BINDIR/psql" -qXAt -h "$T/npsock" -p "$port" -U postgres -d postgres -c "SELECT * FROM movierec.serving_stats" 2>&1)
   tap_ok "without preloading serving_stats raises the preload error" \
