@@ -92,12 +92,22 @@ BEGIN
     c := (movierec.evaluate(cand_id, 'pg_temp.mr_gate_test'::regclass, 10))->>mkey;
     b := (movierec.evaluate(base_id, 'pg_temp.mr_gate_test'::regclass, 10))->>mkey;
     IF prod.model_id IS NOT NULL THEN
-        -- production's recipe on the same training rows: a fair comparison
-        shadow_id := movierec.train(gate_name, prod.algorithm, prod.params - 'snapshot',
-                                    'pg_temp.mr_gate_train'::regclass);
-        p := (movierec.evaluate(shadow_id, 'pg_temp.mr_gate_test'::regclass, 10))->>mkey;
         -- for information: the production model as it is (it may have seen the held-out rows)
         p_asis := (movierec.evaluate(prod.model_id, 'pg_temp.mr_gate_test'::regclass, 10))->>mkey;
+        IF prod.algorithm <> 'external' THEN
+            -- production's recipe on the same training rows: a fair comparison
+            shadow_id := movierec.train(gate_name, prod.algorithm, prod.params - 'snapshot',
+                                        'pg_temp.mr_gate_train'::regclass);
+        ELSIF jsonb_typeof(prod.params->'recipe') = 'object' THEN
+            -- imported factors (import_factors): the movierec recipe recorded for them
+            shadow_id := movierec.train(gate_name, prod.params->'recipe'->>'algorithm',
+                                        coalesce(prod.params->'recipe'->'params', '{}'),
+                                        'pg_temp.mr_gate_train'::regclass);
+        END IF;
+        -- imported factors without a recipe cannot be retrained here: the
+        -- candidate must beat them as they are (which favours production)
+        p := CASE WHEN shadow_id IS NULL THEN p_asis
+                  ELSE ((movierec.evaluate(shadow_id, 'pg_temp.mr_gate_test'::regclass, 10))->>mkey)::float8 END;
         UPDATE movierec.models m SET metrics = prod.metrics WHERE m.model_id = prod.model_id;
     END IF;
 

@@ -213,42 +213,6 @@ COMMENT ON TABLE movierec.deployments IS
     'Every change of a production model (and every gate refusal): when, who, from, to, why, and the metrics compared.';
 CREATE INDEX deployments_model_name_idx ON movierec.deployments (model_name, deployment_id);
 
--- Make to_model the production model of its name; write the deployment row.
-CREATE FUNCTION movierec._deploy(to_model bigint, action text, reason text, metrics jsonb,
-                                 job_id bigint DEFAULT NULL)
-    RETURNS bigint LANGUAGE plpgsql AS
-$$
-DECLARE
-    m movierec.models;
-    cur bigint;
-    dep bigint;
-BEGIN
-    SELECT * INTO m FROM movierec.models WHERE model_id = to_model;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'model % does not exist', to_model
-            USING ERRCODE = 'undefined_object',
-                  HINT = 'List models with SELECT model_id, model_name, version, stage FROM movierec.models.';
-    END IF;
-    -- one promotion per model name at a time
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('movierec.promote'),
-                                             pg_catalog.hashtext(m.model_name));
-    SELECT model_id INTO cur FROM movierec.models
-     WHERE model_name = m.model_name AND stage = 'production' FOR UPDATE;
-    IF cur = to_model THEN
-        RAISE EXCEPTION 'model % is already the production model of "%"', to_model, m.model_name
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Promote another version, or use movierec.rollback() to go back.';
-    END IF;
-    UPDATE movierec.models SET stage = 'archived' WHERE model_id = cur;
-    UPDATE movierec.models SET stage = 'production' WHERE model_id = to_model;
-    INSERT INTO movierec.deployments (model_name, action, from_model_id, to_model_id, reason,
-                                      metrics, job_id)
-    VALUES (m.model_name, action, cur, to_model, reason, coalesce(metrics, '{}'), job_id)
-    RETURNING deployment_id INTO dep;
-    RETURN dep;
-END
-$$;
-
 CREATE FUNCTION movierec.promote(model_id bigint, reason text DEFAULT 'manual promotion')
     RETURNS bigint LANGUAGE plpgsql AS
 $$
@@ -310,6 +274,8 @@ COMMENT ON FUNCTION movierec.rollback IS
 ------------------------------------------------------------------------------
 
 -- promotion_gate() is defined in install/64_ease.sql (0.2: ranking metric for ease).
+-- movierec._deploy (used by promote and rollback) is in install/85_scale.sql
+-- (0.2: it refuses to run on a hot standby).
 
 ------------------------------------------------------------------------------
 -- Jobs: the queue served by the background worker.
@@ -357,24 +323,7 @@ CREATE FUNCTION movierec.worker_status() RETURNS jsonb
 COMMENT ON FUNCTION movierec.worker_status() IS
     'Whether the training launcher runs, the database it serves, and the jobs running now.';
 
--- Arguments shared by train_async and schedule_retraining, checked at once.
-CREATE FUNCTION movierec._check_job_request(model_name text, promote text) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE AS
-$$
-BEGIN
-    IF model_name IS NULL OR model_name = '' THEN
-        RAISE EXCEPTION 'model_name must not be empty'
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Give the model a name, e.g. ''movies''.';
-    END IF;
-    IF promote IS NULL OR promote NOT IN ('never', 'if_better', 'always') THEN
-        RAISE EXCEPTION 'promote must be ''never'', ''if_better'' or ''always'', not %',
-                        coalesce(quote_literal(promote), 'NULL')
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = '''if_better'' promotes only a model that passes the promotion gate.';
-    END IF;
-END
-$$;
-
+-- movierec._check_job_request: install/85_scale.sql.
 CREATE FUNCTION movierec.train_async(model_name text, algorithm text DEFAULT 'als',
                                      params jsonb DEFAULT '{}',
                                      source regclass DEFAULT 'movierec.ratings',

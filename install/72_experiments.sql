@@ -425,7 +425,7 @@ DECLARE
     pick_a boolean;
     rnd int := 0;
     va text; vb text;
-BEGIN
+BEGIN PERFORM movierec._require_primary('exposure logging');  -- (an exposure is a row: the primary only)
     -- the few columns serving needs (not the 10,000-entry bucket_map)
     SELECT x.experiment_id, x.kind, x.status, x.salt, x.variants, x.bucket_starts, x.bucket_owners
       INTO e FROM movierec.experiments x WHERE x.name = experiment;

@@ -16,6 +16,7 @@ PKGS=(
   curl jq python3-yaml wrk
   prometheus prometheus-postgres-exporter prometheus-alertmanager
   pgbouncer postgresql-15-plproxy
+  postgresql-15-repmgr repmgr
   # other CPUs, sanitizers and fuzzing
   clang libclang-rt-14-dev libfuzzer-14-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   qemu-user-static

@@ -342,7 +342,7 @@ serve_load_model(int64 model_id)
 								   "coalesce(params->>'foldin_regularization', params->>'regularization'), "
 								   "coalesce(params->>'foldin_reg_user_bias', params->>'reg_user_bias'), "
 								   "params->>'use_bias', params->>'alpha', params->>'binarize', "
-								   "params->>'reg_item_bias' "
+								   "params->>'reg_item_bias', params->>'reg_exponent', params->>'implicit' "
 								   "FROM movierec.models WHERE model_id = $1",
 								   1, &argtype, &arg, NULL, true, 1);
 		if (rc != SPI_OK_SELECT)
@@ -369,6 +369,12 @@ serve_load_model(int64 model_id)
 		/* the model's user step */
 		m->spec.implicit = (strcmp(m->algorithm, "ials") == 0);
 		m->spec.reg_exponent = (strcmp(m->algorithm, "als") == 0) ? MR_ALS_REG_EXPONENT : 0.0f;
+		if (strcmp(m->algorithm, "external") == 0)
+		{
+			/* imported factors (install/85_scale.sql): the user step is in params */
+			m->spec.implicit = param_float(tup, td, 16, 0.0f) != 0.0f;
+			m->spec.reg_exponent = param_float(tup, td, 15, 1.0f);
+		}
 		m->spec.reg = param_float(tup, td, 9, m->spec.implicit ? 1.0f : 0.1f);
 		m->spec.reg_bias = param_float(tup, td, 10, m->spec.reg);
 		m->spec.use_bias = !m->spec.implicit && param_float(tup, td, 11, 1.0f) != 0.0f;

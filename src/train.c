@@ -45,6 +45,7 @@
 #include "kern_bayes.h"
 #include "mf_defaults.h"
 #include "movierec.h"
+#include "scale.h"
 #include "train.h"
 #include "stats.h"
 
@@ -200,6 +201,7 @@ movierec_train(PG_FUNCTION_ARGS)
 	char	   *implicit_cols[3];
 	MrBayesStats bayes_stats;
 
+	MrRequirePrimary("train");
 	MrArgNotNull(fcinfo, 0, "model_name");
 	MrArgNotNull(fcinfo, 1, "algorithm");
 	MrArgNotNull(fcinfo, 2, "params");
