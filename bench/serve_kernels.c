@@ -9,15 +9,16 @@
  *                panels (no intrinsics, -O3, compiled for the variant's
  *                ISA: default, avx2+fma or avx512f) then the bounded-heap
  *                top-k: the yardstick of issue 8 (approximate, not exact)
- *   bf16+exact   serve_scan.c: bfloat16 pass, error bound, exact float
- *                rescoring of the undecided items (what recommend() runs),
- *                once per SIMD variant this CPU has (simd_dispatch.c)
+ *   int8+exact   serve_scan.c: integer pass over the int8 copy, error
+ *                bound, exact float rescoring of the undecided items (what
+ *                recommend() runs), once per SIMD variant this CPU has
+ *                (simd_dispatch.c)
  *   pruned       serve_scan_prune.c: the same in norm order, stopping once
  *                no remaining item can reach the k-th score (exact too)
  *
  * Prints the median CPU microseconds per call over R calls with a new random
  * user each call, the ratio bf16+exact / plain scan measured in the same
- * run, and checks that sgemv+heap and bf16+exact give the same top k.
+ * run, and checks that sgemv+heap and int8+exact give the same top k.
  * With argument 4 "trained", factors come from a file instead (see
  * load_factors) so that the pruning statistics are those of a real model.
  */
@@ -117,6 +118,31 @@ cmp_float(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * The yardstick's input: Q as bfloat16 (round to nearest even) in panels
+ * of 16 items, factors in pairs, as issue 8 described the plain scan.
+ */
+static uint16_t *
+pack_bf16(const float *Q, int32_t n, int k)
+{
+	int			kp = k + (k & 1);
+	size_t		np = ((size_t) n + 15) / 16 * 16;
+	uint16_t   *out = calloc(np * kp, sizeof(uint16_t));
+	int32_t		i;
+	int			f;
+
+	for (i = 0; i < n; i++)
+		for (f = 0; f < k; f++)
+		{
+			uint32_t	u;
+
+			memcpy(&u, &Q[(size_t) i * k + f], sizeof(u));
+			u += 0x7FFF + ((u >> 16) & 1);
+			out[(size_t) (i / 16) * 16 * kp + (size_t) (f / 2) * 32 + 2 * (i % 16) + (f & 1)] = (uint16_t) (u >> 16);
+		}
+	return out;
+}
+
 /* One median of R samples (sorts t). */
 static double
 median(double *t, int R)
@@ -140,7 +166,9 @@ main(int argc, char **argv)
 			   *Pb = NULL;
 	int32_t		n_users = 0;
 	float	   *norm;
-	uint16_t   *packed;
+	uint16_t   *bf16;
+	void	   *pkmem;
+	MrPacked	pk;
 	float	   *y,
 			   *p;
 	int32_t    *cand;
@@ -201,7 +229,7 @@ main(int argc, char **argv)
 		}
 	}
 	norm = malloc(sizeof(float) * n);
-	packed = malloc(sizeof(uint16_t) * MrPackedCount(n, k));
+	pkmem = aligned_alloc(64, (MrPackedBytes(n, k) + 63) & ~(size_t) 63);
 	y = malloc(sizeof(float) * n);
 	cand = malloc(sizeof(int32_t) * n);
 	p = malloc(sizeof(float) * k);
@@ -213,7 +241,8 @@ main(int argc, char **argv)
 			ss += (double) Q[(size_t) i * k + f] * Q[(size_t) i * k + f];
 		norm[i] = (float) sqrt(ss);
 	}
-	MrPackItems(Q, n, k, packed);
+	MrPackItems(Q, n, k, pkmem, &pk);
+	bf16 = pack_bf16(Q, n, k);
 	/* the pruning order's key: bias + |q| times the median user norm */
 	{
 		int32_t		nu = P ? n_users : 101;
@@ -258,7 +287,7 @@ main(int argc, char **argv)
 		for (r = 0; r < R; r++)
 		{
 			int32_t		nres = 0;
-			MrScanInput in = {n, k, Q, norm, bias, p, &nres};
+			MrScanInput in = {n, k, Q, pk.weight, bias, p, &nres};
 			double		t;
 
 			if (P)
@@ -288,12 +317,12 @@ main(int argc, char **argv)
 			}
 
 			t = now();
-			ref(packed, n, k, p, bias, y);
+			ref(bf16, n, k, p, bias, y);
 			MrTopKSelect(y, n, topk, i2, s2);
 			t2[r] = now() - t;
 
 			t = now();
-			MrScoreApprox(packed, n, k, p, bias, y);
+			MrScoreApprox(&pk, p, bias, y);
 			MrTopKExact(&in, topk, y, cand, i2, s2);
 			t3[r] = now() - t;
 			rescored[v] += nres;
@@ -313,7 +342,7 @@ main(int argc, char **argv)
 	printf("n=%d k=%d calls=%d%s: sgemv+heap %.0f us (median)\n", n, k, R,
 		   qfile ? " (trained factors)" : " (random factors)", t_gemv * 1e6);
 	for (v = 0; v < nvar; v++)
-		printf("  %-10s  plain scan+heap %6.1f us  bf16+exact %6.1f us (ratio %.2f)  "
+		printf("  %-10s  plain scan+heap %6.1f us  int8+exact %6.1f us (ratio %.2f)  "
 			   "pruned %6.1f us (ratio %.2f, %.1f%% of items scanned)  %.1f rescored/call  same top-%d: %s\n",
 			   MrSimdName(vars[v]), t_ref[v] * 1e6, t_exact[v] * 1e6,
 			   t_exact[v] / t_ref[v], t_prune[v] * 1e6, t_prune[v] / t_ref[v],

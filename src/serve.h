@@ -49,7 +49,7 @@ typedef struct MrServeModel
 	int64	   *item_ids;
 	float	   *item_bias;
 	float	   *Q;				/* n_items x k row-major, 64-byte aligned */
-	uint16	   *packed;			/* bfloat16 copy in panels of 16 (serve_scan.c) */
+	MrPacked	packed;			/* int8 copy in panels of 16 (serve_scan.c) */
 	int32	   *cand;			/* n_items: candidates of MrTopKExact */
 	int32	   *id_index;		/* movie_id - id_base -> index or -1; NULL if sparse */
 	int64		id_base;

@@ -410,6 +410,13 @@ serve_load_model(int64 model_id)
 		}
 		if (m->popularity_only)
 			m->k = 0;
+		if (m->k > MR_SERVE_SCAN_MAX_K)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("model %lld has %d factors, more than the %d that serving takes",
+							(long long) model_id, m->k, MR_SERVE_SCAN_MAX_K),
+					 errhint("Retrain the model with movierec.train(), which allows at most %d factors.",
+							 MR_SERVE_SCAN_MAX_K)));
 
 		m->n_items = (int32) n;
 		m->item_ids = MemoryContextAllocExtended(cxt, mul_size(n, sizeof(int64)), MCXT_ALLOC_HUGE);
@@ -498,15 +505,15 @@ MrServeDerive(MrServeModel *m, MemoryContext cxt)
 	uint64		i;
 
 	m->scratch = MrServeAllocFloats(cxt, m->n_items);
-	m->packed = NULL;
 	m->cand = NULL;
 	m->gram = NULL;
 	m->id_index = NULL;
 	if (m->k > 0)
 	{
-		/* (floats are twice the size of bfloat16 values: round up) */
-		m->packed = (uint16 *) MrServeAllocFloats(cxt, MrPackedCount(m->n_items, m->k) / 2 + 1);
-		MrPackItems(m->Q, m->n_items, m->k, m->packed);
+		char	   *raw = MemoryContextAllocExtended(cxt, MrPackedBytes(m->n_items, m->k) + 64,
+													 MCXT_ALLOC_HUGE);
+
+		MrPackItems(m->Q, m->n_items, m->k, (void *) TYPEALIGN(64, raw), &m->packed);
 		m->cand = MemoryContextAllocExtended(cxt, mul_size(m->n_items, sizeof(int32)), MCXT_ALLOC_HUGE);
 	}
 	/* dense movie_id -> index table when ids are not too sparse */

@@ -161,7 +161,7 @@ score_user(MrServeModel *m, const MrServeUser *u, const int32 *cand, int32 ncand
 			memcpy(s, m->item_bias, sizeof(float) * m->n_items);
 			return false;
 		}
-		MrScoreApprox(m->packed, m->n_items, k, u->p, m->item_bias, s);
+		MrScoreApprox(&m->packed, u->p, m->item_bias, s);
 		return true;
 	}
 	else
@@ -205,7 +205,7 @@ emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, const float *p,
 
 	if (p != NULL)
 	{
-		MrScanInput in = {m->n_items, m->k, m->Q, m->norm, m->item_bias, p, NULL};
+		MrScanInput in = {m->n_items, m->k, m->Q, m->packed.weight, m->item_bias, p, NULL};
 
 		n = MrTopKExact(&in, k, m->scratch, m->cand, top_index, top_score);
 	}

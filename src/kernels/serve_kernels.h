@@ -20,24 +20,36 @@
 /* Largest k the SIMD variants take (wider models use the plain loop). */
 #define MR_SERVE_SCAN_MAX_K 1024
 
-/* Elements of the packed bfloat16 copy of n x k factors (padded to a panel). */
-extern size_t MrPackedCount(int32_t n, int k);
-
 /*
- * Pack Q (n x k row-major) as bfloat16 panels of 16 items, factors in
- * pairs: packed[b][f / 2][j][f % 2] = Q[16 b + j][f] (k padded to even).
+ * The int8 copy of n x k item factors that the approximate pass reads
+ * (serve_scan.c): panels of 16 items with the factors in pairs,
+ * q8[b][f / 2][j][f % 2] = round(Q[16 b + j][f] / scale[16 b + j]), and per
+ * item the scale and the weight w_i of the error bound
+ * |approx_i - exact_i| <= w_i |p| + |approx_i| 2^-21 + 2^-100.
  */
-extern void MrPackItems(const float *Q, int32_t n, int k, uint16_t *packed);
+typedef struct MrPacked
+{
+	int32_t		n;				/* items */
+	int			k;				/* factors */
+	int8_t	   *q8;				/* panels (k padded to even) */
+	float	   *scale;			/* n padded to a panel: s_i = max |q_if| / 127 */
+	float	   *weight;			/* n padded to a panel: w_i */
+} MrPacked;
 
-/* c_k of the error bound |approx - exact| <= c_k |q| |p|. */
-extern double MrApproxErrorScale(int k);
+/* Bytes MrPackItems needs for n x k factors. */
+extern size_t MrPackedBytes(int32_t n, int k);
 
 /*
- * Approximate scores y[i] = bias[i] + q~_i . p from the bfloat16 copy for
+ * Pack Q (n x k row-major) into mem (MrPackedBytes bytes, 64-byte
+ * aligned), filling *pk.
+ */
+extern void MrPackItems(const float *Q, int32_t n, int k, void *mem, MrPacked *pk);
+
+/*
+ * Approximate scores y[i] = bias[i] + q~_i . p~ from the int8 copy for
  * every item i < n (bias may be NULL); y needs n floats.
  */
-extern void MrScoreApprox(const uint16_t *packed, int32_t n, int k,
-						  const float *p, const float *bias, float *y);
+extern void MrScoreApprox(const MrPacked *pk, const float *p, const float *bias, float *y);
 
 /*
  * The exact float score bias + q . p, summed in order f = 0..k-1 with
@@ -58,7 +70,7 @@ typedef struct MrScanInput
 	int32_t		n;				/* items */
 	int			k;				/* factors */
 	const float *Q;				/* n x k row-major, exact */
-	const float *norm;			/* |q_i| */
+	const float *weight;		/* w_i of the bound (MrPacked) */
 	const float *bias;			/* n, or NULL */
 	const float *p;				/* k */
 	int32_t    *n_rescored;		/* out: items rescored exactly */
@@ -86,7 +98,7 @@ typedef struct MrPrune
 	int32_t		n;				/* items */
 	int			k;				/* factors */
 	int32_t    *perm;			/* position -> item index */
-	uint16_t   *packed;			/* bf16 panels in position order */
+	MrPacked	packed;			/* int8 copy in position order */
 	float	   *norm;			/* |q| by position */
 	float	   *bias;			/* bias by position */
 	double	   *suf_max;		/* per panel, MR_PRUNE_GRID values: max of

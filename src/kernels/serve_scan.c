@@ -1,7 +1,8 @@
 /*
  * serve_scan.c: exact top-k scoring of the whole catalogue for one user
- * vector: a bfloat16 first pass with a rigorous error bound, then exact
- * float rescoring of the few items the bound cannot decide.
+ * vector: an integer first pass over an int8 copy of the item factors with
+ * a rigorous error bound, then exact float rescoring of the few items the
+ * bound cannot decide.
  *
  * Design.  recommend() scores every item per call: 62,423 x 64 floats is
  * 16 MB at ml-25m scale, so the pass is bound by memory bandwidth (and, on
@@ -10,22 +11,34 @@
  * with a horizontal reduction per row; it was the slowest variant
  * measured (doc/serving.md).  This file:
  *
- *  1. keeps a second copy of the item factors in bfloat16 (the upper 16
- *     bits of a float, rounded to nearest even: relative error <= 2^-9),
- *     packed in panels of MR_PANEL (16) consecutive items with the factors
- *     in pairs: panel[b][f / 2][j][f % 2] = Q[16 b + j][f].  One 512-bit
- *     load is then one factor pair of 16 items: with AVX512_BF16 a single
- *     VDPBF16PS (p rounded to bf16 as well) accumulates both products into
- *     16 float lanes; with plain AVX-512 two shifts/masks and two fused
- *     multiply-adds do.  No horizontal sums; several panels per step hide
- *     the latency.  That reads 8 MB instead of 16 MB at ml-25m scale, and
- *     about a third of the instructions of a float pass;
- *  2. bounds the error of that approximate score a_i against the exact
- *     float score s_i:  |a_i - s_i| <= e_i = c_k |q_i| |p|  with
- *     c_k = 2^-8 + 2^-17 + 4 k 2^-24 (bf16 rounding of q and p and of
- *     their product terms, plus the float rounding of both sums, with
- *     Cauchy-Schwarz for sum |q_if p_f|), and a tiny absolute slack for
- *     products that VDPBF16PS flushes to zero;
+ *  1. keeps a second copy of the item factors in int8, one scale per item
+ *     (s_i = max_f |q_if| / 127, q8_if = round(q_if / s_i)), packed in
+ *     panels of MR_PANEL (16) consecutive items with the factors in pairs:
+ *     q8[b][f / 2][j][f % 2] = q8 of item 16 b + j, factor f.  That is 4 MB
+ *     at ml-25m scale, a quarter of the floats and half of the bfloat16
+ *     copy that 0.2's first kernels read (bench/serve_kernels: 2.2x faster
+ *     at 62,423 movies, where the pass is bandwidth-bound, and faster at
+ *     9,742 too).  The user vector is quantized per call to int16
+ *     (MrQuantizeQuery: p16_f = round(p_f / sp), |p16| <= P_k, P_k small
+ *     enough that k products never overflow int32).  Sign-extended to
+ *     int16, one 32-byte load is one factor pair of 16 items, and one
+ *     multiply-add of int16 pairs into int32 (VPMADDWD / VPDPWSSD / SMLAL,
+ *     or generic vectors) does both factors: the integer sum is exact, so
+ *     a_i = s_i * sp * sum_f q8_if p16_f + b_i has the same bits in every
+ *     variant;
+ *  2. bounds the error of a_i against the exact float score r_i (the
+ *     reference loop, fused multiply-adds in factor order).  With
+ *     q_i = s_i q8_i + d_i and p = sp p16 + eps,
+ *       q_i . p - s_i sp (q8_i . p16) = s_i q8_i . eps + d_i . p,
+ *     so by Cauchy-Schwarz it is at most s_i |q8_i| |eps| + |d_i| |p|, and
+ *     |eps| <= 0.51 sqrt(k) sp <= 0.51 sqrt(k) |p| / P_k.  Adding the float
+ *     rounding of the finish (3 roundings of at most s_i |q8_i| |p| 1.01)
+ *     and of the reference (k 2^-24 |q_i| |p|, Higham's gamma_k), every term
+ *     is |p| times a per-item constant:
+ *       |a_i - r_i| <= w_i |p| + |a_i| 2^-21 + 2^-100,
+ *       w_i = |d_i| + s_i |q8_i| (sqrt(k) / P_k + 2^-22) + 2 k 2^-24 |q_i|,
+ *     computed in double when packing and rounded up with 2^-10 to spare
+ *     (MrBound adds the last two terms, for the bias additions);
  *  3. takes tau = the k-th largest lower bound a_i - e_i; every item of
  *     the exact top k has a_i + e_i >= tau, so only those candidates are
  *     rescored exactly from the float rows, in the same summation order
@@ -33,31 +46,24 @@
  *     result is the exact top k, ties by smaller index, identical to a
  *     full float pass; only the work is smaller.  Many near-equal scores
  *     just mean more candidates (all of them at worst), never a wrong
- *     answer.
+ *     answer.  On random factors |d_i| is about 0.4% of |q_i|, close to
+ *     the 2^-8 of a bfloat16 copy: about a dozen items are rescored.
  *
  * Variants (simd_dispatch.c chooses one at run time; movierec.scan_kernel
- * forces one):
- *   avx512bf16  VDPBF16PS, p rounded to bf16 too (within the bound);
- *   avx512f     shift/mask + FMA, 16 lanes: fused multiply-adds in factor
- *               order, bit-identical to a fmaf() loop;
- *   avx2        the same with 8 lanes (x86-64-v3): bit-identical too;
- *   neon        the same with 4 lanes (aarch64): bit-identical too;
- *   portable    this file: GNU C generic vectors (no intrinsics) that the
- *               compiler turns into the build target's vector code (SSE2,
- *               or NEON where a*b+c contracts to FMLA).  a*b+c, not fmaf(): without
- *               -mfma fmaf() is a libm call per multiply-add (issue 8:
- *               2,392 us per call at 9,742 x 64 against 46-58 us for a
- *               vectorized loop); the extra product rounding (k 2^-24)
- *               is inside c_k.
- * The wide variants live in serve_scan_x86.c and serve_scan_neon.c, each
- * function compiled with __attribute__((target(...))), no -march.  The
- * candidate pass and the lower-bound pass of the pruned scan
- * (serve_scan_prune.c) have the same variants (16, 8 or 4 lanes compared
- * at once, the rare survivors handled in scalar code); the full scan's
- * k-th lower bound comes from per-block maxima (kth_lower_bound), a loop
- * the compiler vectorizes for any target.  The exact rescoring uses the
- * CPU's FMA instruction when it has one (identical to fmaf(), which the
- * scalar fallback calls), so every variant ranks by the same exact score.
+ * forces one): avx512bf16 (VPDPWSSD: every CPU with AVX512_BF16 has
+ * AVX512_VNNI, which simd_dispatch also checks), avx512f (VPMADDWD, with
+ * AVX512BW), avx2 (the same on 256 bits, x86-64-v3), neon (SMLAL, aarch64)
+ * and portable (serve_scan_portable.c, GNU C generic vectors: SSE2 PMADDWD
+ * or PMULLW code on x86-64, NEON on aarch64, with no call).  The wide
+ * variants live in serve_scan_x86.c and serve_scan_neon.c, each function
+ * compiled with __attribute__((target(...))), no -march.  The candidate
+ * pass and the lower-bound pass of the pruned scan (serve_scan_prune.c)
+ * have the same variants (16, 8 or 4 lanes compared at once, the rare
+ * survivors handled in scalar code); the full scan's k-th lower bound
+ * comes from per-block maxima (kth_lower_bound), a loop the compiler
+ * vectorizes for any target.  The exact rescoring uses the CPU's FMA
+ * instruction when it has one (identical to fmaf(), which the scalar
+ * fallback calls), so every variant ranks by the same exact score.
  *
  * Plain C over arrays: no PostgreSQL calls (unit tested in
  * test/unit/serve_scan.c).
@@ -66,54 +72,110 @@
 
 #include <stdbool.h>
 
-/* Elements of the packed bfloat16 copy of n x k factors. */
-size_t
-MrPackedCount(int32_t n, int k)
+/* Round up to 64 bytes. */
+static size_t
+al64(size_t x)
 {
-	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
-
-	return panels * MR_PANEL * (size_t) MrKPad(k);
+	return (x + 63) & ~(size_t) 63;
 }
 
-/* Pack Q into bfloat16 panels of 16 items, factors in pairs. */
-void
-MrPackItems(const float *Q, int32_t n, int k, uint16_t *packed)
+/* P_k: the largest |p16| for which k products of int8 by it fit int32. */
+static int32_t
+query_max(int k)
 {
-	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
+	int64_t		lim = INT32_MAX / (127 * (int64_t) MrKPad(k));
+
+	return lim < 32767 ? (int32_t) lim : 32767;
+}
+
+/* Bytes of the int8 copy: panels, then scales and weights. */
+size_t
+MrPackedBytes(int32_t n, int k)
+{
+	size_t		np = ((size_t) n + MR_PANEL - 1) / MR_PANEL * MR_PANEL;
+
+	return al64(np * (size_t) MrKPad(k)) + 2 * al64(sizeof(float) * np);
+}
+
+/* Pack Q into int8 panels of 16 items, factors in pairs, with the bound. */
+void
+MrPackItems(const float *Q, int32_t n, int k, void *mem, MrPacked *pk)
+{
+	size_t		np = ((size_t) n + MR_PANEL - 1) / MR_PANEL * MR_PANEL;
 	int			kp = MrKPad(k);
-	size_t		b;
+	double		cq = sqrt((double) kp) / query_max(k) + ldexp(1.0, -22);
+	double		cr = 2.0 * k * ldexp(1.0, -24);
+	char	   *c = mem;
+	int32_t		i;
 
-	memset(packed, 0, sizeof(uint16_t) * MrPackedCount(n, k));
-	for (b = 0; b < panels; b++)
+	pk->n = n;
+	pk->k = k;
+	pk->q8 = (int8_t *) c;
+	c += al64(np * kp);
+	pk->scale = (float *) c;
+	c += al64(sizeof(float) * np);
+	pk->weight = (float *) c;
+	memset(pk->q8, 0, np * kp);
+	memset(pk->scale, 0, sizeof(float) * np);
+	memset(pk->weight, 0, sizeof(float) * np);
+	for (i = 0; i < n; i++)
 	{
-		uint16_t   *dst = packed + b * MR_PANEL * kp;
-		int			j;
+		const float *q = Q + (size_t) i * k;
+		int8_t	   *dst = pk->q8 + (size_t) (i / MR_PANEL) * MR_PANEL * kp + 2 * (i % MR_PANEL);
+		float		mx = 0.0f,
+					s;
+		double		d2 = 0,
+					h2 = 0,
+					n2 = 0;
+		int			f;
 
-		for (j = 0; j < MR_PANEL; j++)
+		for (f = 0; f < k; f++)
+			mx = fabsf(q[f]) > mx ? fabsf(q[f]) : mx;
+		s = mx / 127.0f;
+		for (f = 0; f < k; f++)
 		{
-			size_t		i = b * MR_PANEL + j;
-			int			f;
+			long		v = (s > 0) ? lrintf(q[f] / s) : 0;
+			double		d;
 
-			if (i >= (size_t) n)
-				break;
+			v = v > 127 ? 127 : (v < -127 ? -127 : v);
 			/* pair f/2 of item j: (factor f, factor f + 1) side by side */
-			for (f = 0; f < k; f++)
-				dst[(size_t) (f / 2) * 2 * MR_PANEL + 2 * j + (f & 1)] = MrToBf16(Q[i * k + f]);
+			dst[(size_t) (f / 2) * 2 * MR_PANEL + (f & 1)] = (int8_t) v;
+			d = (double) q[f] - (double) s * (double) v;	/* exact in double */
+			d2 += d * d;
+			h2 += (double) v * (double) v;
+			n2 += (double) q[f] * q[f];
 		}
+		pk->scale[i] = s;
+		pk->weight[i] = nextafterf((float) ((sqrt(d2) + s * sqrt(h2) * cq + cr * sqrt(n2)) *
+											(1 + ldexp(1.0, -10))), INFINITY);
 	}
 }
 
-/* The constant c_k of the bound |approx - exact| <= c_k |q| |p|. */
-double
-MrApproxErrorScale(int k)
+/* Quantize p to int16 pairs for the integer pass. */
+void
+MrQuantizeQuery(const float *p, int k, MrQuery *q)
 {
-	/*
-	 * bf16 rounding of q (2^-9) and, in the AVX512_BF16 variant, of p
-	 * (2^-9 more, plus their product 2^-18), and the float rounding of both
-	 * sums (k 2^-24 each, with room to spare: the portable pass also rounds
-	 * each product, k 2^-24 more).
-	 */
-	return ldexp(1.0, -8) + ldexp(1.0, -17) + 4.0 * k * ldexp(1.0, -24);
+	int32_t		pmax = query_max(k);
+	float		mx = 0.0f;
+	int			f;
+
+	for (f = 0; f < k; f++)
+		mx = fabsf(p[f]) > mx ? fabsf(p[f]) : mx;
+	q->sp = mx / (float) pmax;
+	for (f = 0; f < MrKPad(k); f += 2)
+	{
+		int32_t		v[2] = {0, 0};
+		int			t;
+
+		for (t = 0; t < 2 && f + t < k; t++)
+			if (q->sp > 0)
+			{
+				long		x = lrintf(p[f + t] / q->sp);
+
+				v[t] = (int32_t) (x > pmax ? pmax : (x < -pmax ? -pmax : x));
+			}
+		q->pair[f / 2] = (int32_t) (((uint32_t) (uint16_t) v[0]) | ((uint32_t) (uint16_t) v[1] << 16));
+	}
 }
 
 /* The variants of each pass, by MrSimd number (NULL: not built here). */
@@ -125,7 +187,7 @@ static const MrApproxFn approx_tab[MR_SIMD_COUNT] = {
 #ifdef MR_SCAN_X86
 	[MR_SIMD_AVX2] = MrApproxAvx2,
 	[MR_SIMD_AVX512F] = MrApproxAvx512,
-	[MR_SIMD_AVX512BF16] = MrApproxAvx512Bf16,
+	[MR_SIMD_AVX512BF16] = MrApproxAvx512Vnni,
 #endif
 };
 static const MrLowerFn lower_tab[MR_SIMD_COUNT] = {
@@ -157,8 +219,8 @@ MrScanApproxFn(int k)
 {
 	MrApproxFn	fn = approx_tab[MrSimdCurrent()];
 
-	/* the bf16 variant keeps p on its stack */
-	return (fn == NULL || k > MR_SERVE_SCAN_MAX_K) ? MrApproxPortable : fn;
+	(void) k;
+	return fn ? fn : MrApproxPortable;
 }
 
 /* The lower-bound pass in use. */
@@ -179,17 +241,14 @@ MrScanUpperFn(void)
 	return fn ? fn : MrUpperPortable;
 }
 
-/* Approximate scores of every item from the bfloat16 copy. */
+/* Approximate scores of every item from the int8 copy. */
 void
-MrScoreApprox(const uint16_t *packed, int32_t n, int k, const float *p,
-			  const float *bias, float *y)
+MrScoreApprox(const MrPacked *pk, const float *p, const float *bias, float *y)
 {
-	MrApproxFn	fn = approx_tab[MrSimdCurrent()];
+	MrQuery		q;
 
-	/* the bf16 variant keeps p on its stack */
-	if (fn == NULL || k > MR_SERVE_SCAN_MAX_K)
-		fn = MrApproxPortable;
-	fn(packed, n, k, p, bias, y);
+	MrQuantizeQuery(p, pk->k, &q);
+	MrScanApproxFn(pk->k) (pk->q8, pk->scale, pk->n, pk->k, &q, bias, y);
 }
 
 /* Name of the scan variant in use; modes as in serve_kernels.h. */
@@ -235,7 +294,7 @@ MrScoreExact(const float *q, int k, const float *p, float bias)
  * fewer than k, T = tau0.  bm needs n / 16 floats (the caller's cand).
  */
 static float
-kth_lower_bound(const float *approx, const float *norm, float e, int32_t n,
+kth_lower_bound(const float *approx, const float *w, float e, int32_t n,
 				int k, float *bm, MrTopK *h, float *hs, int32_t *hi)
 {
 	int32_t		nb = n / 16,
@@ -248,7 +307,7 @@ kth_lower_bound(const float *approx, const float *norm, float e, int32_t n,
 	for (b = 0; b < nb; b++)
 	{
 		const float *a = approx + (size_t) b * 16;
-		const float *q = norm + (size_t) b * 16;
+		const float *q = w + (size_t) b * 16;
 		float		l[16],
 					m4[4],
 					mx;
@@ -284,7 +343,7 @@ kth_lower_bound(const float *approx, const float *norm, float e, int32_t n,
 		for (i = b * 16; i < b * 16 + 16; i++)
 		{
 			float		a = approx[i],
-						l = a - MrBound(e, norm[i], a);
+						l = a - MrBound(e, w[i], a);
 
 			thr = (h->n == h->k && hs[0] > tau0) ? hs[0] : tau0;
 			if (l > thr)
@@ -295,7 +354,7 @@ kth_lower_bound(const float *approx, const float *norm, float e, int32_t n,
 	for (i = nb * 16; i < n; i++)
 	{
 		float		a = approx[i],
-					l = a - MrBound(e, norm[i], a),
+					l = a - MrBound(e, w[i], a),
 					thr = (h->n == h->k && hs[0] > tau0) ? hs[0] : tau0;
 
 		if (l > thr)
@@ -323,14 +382,14 @@ MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 
 	for (f = 0; f < in->k; f++)
 		pnorm += (double) in->p[f] * in->p[f];
-	e = (float) (MrApproxErrorScale(in->k) * sqrt(pnorm) * (1 + 1e-5));
+	e = (float) (sqrt(pnorm) * (1 + 1e-5));
 
 	/* tau: the k-th largest lower bound (-INFINITY without k finite ones) */
-	tau = kth_lower_bound(approx, in->norm, e, in->n, k, (float *) cand, &h,
+	tau = kth_lower_bound(approx, in->weight, e, in->n, k, (float *) cand, &h,
 						  out_score, out_index);
 
 	/* candidates: upper bound reaches tau; rescore them exactly */
-	m = upper(approx, in->norm, e, tau, in->n, cand);
+	m = upper(approx, in->weight, e, tau, in->n, cand);
 	for (j = 0; j < m; j++)
 		approx[cand[j]] = MrScoreExact(in->Q + (size_t) cand[j] * in->k, in->k, in->p,
 									   in->bias ? in->bias[cand[j]] : 0.0f);

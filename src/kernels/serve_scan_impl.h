@@ -1,7 +1,8 @@
 /*
  * serve_scan_impl.h: what the variants of the catalogue scan share
- * (serve_scan.c: portable loops and dispatch; serve_scan_x86.c: AVX-512
- * BF16, AVX-512F, AVX2; serve_scan_neon.c: NEON).  Private to them.
+ * (serve_scan.c: packing, bound and dispatch; serve_scan_portable.c: the
+ * portable loops; serve_scan_x86.c: AVX-512 VNNI, AVX-512BW, AVX2;
+ * serve_scan_neon.c: NEON).  Private to them.
  */
 #ifndef MR_SERVE_SCAN_IMPL_H
 #define MR_SERVE_SCAN_IMPL_H
@@ -12,28 +13,31 @@
 #include <math.h>
 #include <string.h>
 
-/* y[i] = bias[i] + q~_i . p for every item (one variant). */
-typedef void (*MrApproxFn) (const uint16_t *packed, int32_t n, int k,
-							const float *p, const float *bias, float *y);
+/*
+ * The user vector quantized for the integer pass: p_f ~ sp * p16_f, the
+ * int16 values of each factor pair in one 32-bit word (even factor low).
+ */
+typedef struct MrQuery
+{
+	int32_t		pair[MR_SERVE_SCAN_MAX_K / 2 + 1];
+	float		sp;
+} MrQuery;
+
+/*
+ * y[i] = bias[i] + scale[i] * sp * (q8_i . p16) for items i < n (one
+ * variant): the integer dot product is exact, so every variant gives the
+ * same bits.
+ */
+typedef void (*MrApproxFn) (const int8_t *q8, const float *scale, int32_t n, int k,
+							const MrQuery *q, const float *bias, float *y);
 
 /* Pass 1 from item i on, heap full: push every lower bound beating the root. */
-typedef void (*MrLowerFn) (const float *approx, const float *norm, float e,
+typedef void (*MrLowerFn) (const float *approx, const float *w, float e,
 						   int32_t i, int32_t n, MrTopK *h);
 
 /* Pass 2: indexes of the items whose upper bound reaches tau; the count. */
-typedef int32_t (*MrUpperFn) (const float *approx, const float *norm, float e,
+typedef int32_t (*MrUpperFn) (const float *approx, const float *w, float e,
 							  float tau, int32_t n, int32_t *cand);
-
-/* float -> bfloat16, round to nearest even (finite inputs) */
-static inline uint16_t
-MrToBf16(float x)
-{
-	uint32_t	u;
-
-	memcpy(&u, &x, sizeof(u));
-	u += 0x7FFF + ((u >> 16) & 1);
-	return (uint16_t) (u >> 16);
-}
 
 /* Factors padded to an even count: the layout stores them in pairs. */
 static inline int
@@ -43,18 +47,34 @@ MrKPad(int k)
 }
 
 /*
- * The error bound of one approximate score, in float: e |q_i| + 4 units in
- * the last place of a + 2^-100, where e = c_k |p| (1 + 1e-5).  The slack
- * covers the rounding of the final bias addition in both sums, the float
- * arithmetic of the bound and of a -/+ bound themselves (each off by at
- * most half a unit of the larger operand, fused or not), and the products
- * below 2^-126 that VDPBF16PS flushes to zero.
+ * The error bound of one approximate score, in float: e w_i + 4 units in
+ * the last place of a + 2^-100, where e = |p| (1 + 1e-5) and w_i is the
+ * item's weight (MrPackItems).  The slack covers the rounding of the final
+ * bias addition in both sums and the float arithmetic of the bound and of
+ * a -/+ bound themselves (each off by at most half a unit of the larger
+ * operand, fused or not).
  */
 static inline float
-MrBound(float e, float qnorm, float a)
+MrBound(float e, float w, float a)
 {
-	return e * qnorm + fabsf(a) * 0x1p-21f + 0x1p-100f;
+	return e * w + fabsf(a) * 0x1p-21f + 0x1p-100f;
 }
+
+/*
+ * The float finish of the integer pass is a multiply, a multiply and an
+ * add, one rounding each, in every variant: gcc would contract them into
+ * fused multiply-adds where the target has them (its intrinsics are plain
+ * vector operators), so the functions that do it say not to.  clang
+ * contracts only within one expression.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define MR_NO_CONTRACT __attribute__((optimize("fp-contract=off")))
+#else
+#define MR_NO_CONTRACT
+#endif
+
+/* Quantize p (k factors) for the integer pass (serve_scan.c). */
+extern void MrQuantizeQuery(const float *p, int k, MrQuery *q);
 
 /* The variants in use (serve_scan.c; never NULL). */
 extern MrApproxFn MrScanApproxFn(int k);
@@ -62,39 +82,39 @@ extern MrLowerFn MrScanLowerFn(void);
 extern MrUpperFn MrScanUpperFn(void);
 
 /* Portable variants (serve_scan.c): also the scalar tails of the others. */
-extern void MrApproxPortable(const uint16_t *packed, int32_t n, int k,
-							 const float *p, const float *bias, float *y);
-extern void MrLowerPortable(const float *approx, const float *norm, float e,
+extern void MrApproxPortable(const int8_t *q8, const float *scale, int32_t n, int k,
+						 const MrQuery *q, const float *bias, float *y);
+extern void MrLowerPortable(const float *approx, const float *w, float e,
 							int32_t i, int32_t n, MrTopK *h);
-extern int32_t MrUpperPortable(const float *approx, const float *norm, float e,
+extern int32_t MrUpperPortable(const float *approx, const float *w, float e,
 							   float tau, int32_t n, int32_t *cand);
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define MR_SCAN_X86 1
-extern void MrApproxAvx512Bf16(const uint16_t *packed, int32_t n, int k,
-							   const float *p, const float *bias, float *y);
-extern void MrApproxAvx512(const uint16_t *packed, int32_t n, int k,
-						   const float *p, const float *bias, float *y);
-extern void MrApproxAvx2(const uint16_t *packed, int32_t n, int k,
-						 const float *p, const float *bias, float *y);
-extern void MrLowerAvx512(const float *approx, const float *norm, float e,
+extern void MrApproxAvx512Vnni(const int8_t *q8, const float *scale, int32_t n, int k,
+						 const MrQuery *q, const float *bias, float *y);
+extern void MrApproxAvx512(const int8_t *q8, const float *scale, int32_t n, int k,
+						 const MrQuery *q, const float *bias, float *y);
+extern void MrApproxAvx2(const int8_t *q8, const float *scale, int32_t n, int k,
+						 const MrQuery *q, const float *bias, float *y);
+extern void MrLowerAvx512(const float *approx, const float *w, float e,
 						  int32_t i, int32_t n, MrTopK *h);
-extern int32_t MrUpperAvx512(const float *approx, const float *norm, float e,
+extern int32_t MrUpperAvx512(const float *approx, const float *w, float e,
 							 float tau, int32_t n, int32_t *cand);
-extern void MrLowerAvx2(const float *approx, const float *norm, float e,
+extern void MrLowerAvx2(const float *approx, const float *w, float e,
 						int32_t i, int32_t n, MrTopK *h);
-extern int32_t MrUpperAvx2(const float *approx, const float *norm, float e,
+extern int32_t MrUpperAvx2(const float *approx, const float *w, float e,
 						   float tau, int32_t n, int32_t *cand);
 extern float MrScoreExactFma(const float *q, int k, const float *p, float bias);
 #endif
 
 #if defined(__aarch64__)
 #define MR_SCAN_NEON 1
-extern void MrApproxNeon(const uint16_t *packed, int32_t n, int k,
-						 const float *p, const float *bias, float *y);
-extern void MrLowerNeon(const float *approx, const float *norm, float e,
+extern void MrApproxNeon(const int8_t *q8, const float *scale, int32_t n, int k,
+						 const MrQuery *q, const float *bias, float *y);
+extern void MrLowerNeon(const float *approx, const float *w, float e,
 						int32_t i, int32_t n, MrTopK *h);
-extern int32_t MrUpperNeon(const float *approx, const float *norm, float e,
+extern int32_t MrUpperNeon(const float *approx, const float *w, float e,
 						   float tau, int32_t n, int32_t *cand);
 #endif
 

@@ -1,86 +1,95 @@
 /*
  * serve_scan_neon.c: the aarch64 NEON variant of the catalogue scan
- * (serve_scan.c has the design and the portable loops).
+ * (serve_scan.c has the design, serve_scan_portable.c the portable loops).
  *
- * A panel's factor pair is four 128-bit loads of 4 items each: the even
- * factor is the low half of each 32-bit lane (shift it up), the odd one
- * the high half (mask the low half away), two fused multiply-adds
- * (FMLA) in factor order: bit-identical to a fmaf() loop, like avx512f
- * and avx2.  NEON is part of the base aarch64 ISA, so no target
- * attribute is needed; simd_dispatch.c still checks HWCAP_ASIMD.
- * Built only on aarch64 (tested under qemu-aarch64-static by test/run).
+ * A panel's factor pair is one de-interleaving load (VLD2, 2 x 16 bytes:
+ * the even factor of 16 items, then the odd one), widened to int16 and
+ * multiplied-accumulated into int32 lanes by the user's int16 values
+ * (SMLAL): exact sums, then the same float finish as every variant, so
+ * the bits equal the portable and x86 ones.  NEON is part of the base
+ * aarch64 ISA, so no target attribute is needed; simd_dispatch.c still
+ * checks HWCAP_ASIMD.  Built only on aarch64 (tested under
+ * qemu-aarch64-static by test/run).
  */
 #include "serve_scan_impl.h"
 
 #if defined(__aarch64__)
 #include <arm_neon.h>
 
-/* Store 4 lanes of acc (+ bias) to y[base..], only the first m lanes. */
+/* y[base..] = acc * sp * scale (+ bias), only the first m of 4 lanes. */
+MR_NO_CONTRACT
 static inline void
-store4(float32x4_t acc, const float *bias, float *y, size_t base, long m)
+finish4(int32x4_t acc, float sp, const float *scale, const float *bias,
+		float *y, size_t base, long m)
 {
+	float32x4_t v = vmulq_n_f32(vcvtq_f32_s32(acc), sp);
+
 	if (m >= 4)
 	{
+		v = vmulq_f32(v, vld1q_f32(scale + base));
 		if (bias)
-			acc = vaddq_f32(acc, vld1q_f32(bias + base));
-		vst1q_f32(y + base, acc);
+			v = vaddq_f32(v, vld1q_f32(bias + base));
+		vst1q_f32(y + base, v);
 	}
 	else if (m > 0)
 	{
 		float		t[4];
 		long		j;
 
-		vst1q_f32(t, acc);
+		vst1q_f32(t, v);
 		for (j = 0; j < m; j++)
-			y[base + j] = t[j] + (bias ? bias[base + j] : 0.0f);
+		{
+			float		x = t[j] * scale[base + j];
+
+			y[base + j] = bias ? x + bias[base + j] : x;
+		}
 	}
 }
 
 /* NEON: one panel per step, four accumulators of 4 items. */
+MR_NO_CONTRACT
 void
-MrApproxNeon(const uint16_t *packed, int32_t n, int k, const float *p,
-			 const float *bias, float *y)
+MrApproxNeon(const int8_t *q8, const float *scale, int32_t n, int k,
+			 const MrQuery *q, const float *bias, float *y)
 {
 	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
 	int			kp = MrKPad(k);
 	size_t		stride = (size_t) MR_PANEL * kp;
-	uint32x4_t	hi = vdupq_n_u32(0xFFFF0000u);
 	size_t		b;
 
 	for (b = 0; b < panels; b++)
 	{
-		const uint32_t *s = (const uint32_t *) (packed + b * stride);
-		float32x4_t acc[4];
+		const int8_t *s = q8 + b * stride;
+		int32x4_t	a0 = vdupq_n_s32(0),
+					a1 = vdupq_n_s32(0),
+					a2 = vdupq_n_s32(0),
+					a3 = vdupq_n_s32(0);
 		long		m = (long) n - (long) (b * MR_PANEL);
-		int			f,
-					q;
+		int			f;
 
-		for (q = 0; q < 4; q++)
-			acc[q] = vdupq_n_f32(0.0f);
-		for (f = 0; f + 1 < k; f += 2)
+		for (f = 0; f < kp; f += 2, s += 2 * MR_PANEL)
 		{
-			const uint32_t *t = s + (size_t) (f / 2) * MR_PANEL;
-			float32x4_t pe = vdupq_n_f32(p[f]);
-			float32x4_t po = vdupq_n_f32(p[f + 1]);
+			int8x16x2_t v = vld2q_s8(s);
+			int16_t		pe = (int16_t) (q->pair[f / 2] & 0xFFFF),
+						po = (int16_t) ((uint32_t) q->pair[f / 2] >> 16);
+			int16x8_t	el = vmovl_s8(vget_low_s8(v.val[0])),
+						eh = vmovl_high_s8(v.val[0]),
+						ol = vmovl_s8(vget_low_s8(v.val[1])),
+						oh = vmovl_high_s8(v.val[1]);
 
-			for (q = 0; q < 4; q++)
-			{
-				uint32x4_t	v = vld1q_u32(t + 4 * q);
-
-				acc[q] = vfmaq_f32(acc[q], vreinterpretq_f32_u32(vshlq_n_u32(v, 16)), pe);
-				acc[q] = vfmaq_f32(acc[q], vreinterpretq_f32_u32(vandq_u32(v, hi)), po);
-			}
+			a0 = vmlal_n_s16(a0, vget_low_s16(el), pe);
+			a1 = vmlal_high_n_s16(a1, el, pe);
+			a2 = vmlal_n_s16(a2, vget_low_s16(eh), pe);
+			a3 = vmlal_high_n_s16(a3, eh, pe);
+			a0 = vmlal_n_s16(a0, vget_low_s16(ol), po);
+			a1 = vmlal_high_n_s16(a1, ol, po);
+			a2 = vmlal_n_s16(a2, vget_low_s16(oh), po);
+			a3 = vmlal_high_n_s16(a3, oh, po);
 		}
-		if (f < k)
-		{
-			const uint32_t *t = s + (size_t) (f / 2) * MR_PANEL;
-			float32x4_t pe = vdupq_n_f32(p[f]);
-
-			for (q = 0; q < 4; q++)
-				acc[q] = vfmaq_f32(acc[q], vreinterpretq_f32_u32(vshlq_n_u32(vld1q_u32(t + 4 * q), 16)), pe);
-		}
-		for (q = 0; q < 4; q++)
-			store4(acc[q], bias, y, b * MR_PANEL + 4 * q, m - 4 * q);
+		finish4(a0, q->sp, scale, bias, y, b * MR_PANEL, m);
+		finish4(a1, q->sp, scale, bias, y, b * MR_PANEL + 4, m - 4);
+		finish4(a2, q->sp, scale, bias, y, b * MR_PANEL + 8, m - 8);
+		finish4(a3, q->sp, scale, bias, y, b * MR_PANEL + 12, m - 12);
 	}
 }
 
@@ -94,7 +103,7 @@ bound4(float32x4_t a, float32x4_t qn, float32x4_t e)
 
 /* Pass 1, 16 items per step: any lane beating the root goes to scalar code. */
 void
-MrLowerNeon(const float *approx, const float *norm, float e, int32_t i,
+MrLowerNeon(const float *approx, const float *w, float e, int32_t i,
 			int32_t n, MrTopK *h)
 {
 	float32x4_t ev = vdupq_n_f32(e);
@@ -108,19 +117,19 @@ MrLowerNeon(const float *approx, const float *norm, float e, int32_t i,
 		for (q = 0; q < 4; q++)
 		{
 			float32x4_t a = vld1q_f32(approx + i + 4 * q);
-			float32x4_t lo = vsubq_f32(a, bound4(a, vld1q_f32(norm + i + 4 * q), ev));
+			float32x4_t lo = vsubq_f32(a, bound4(a, vld1q_f32(w + i + 4 * q), ev));
 
 			any = vorrq_u32(any, vcgtq_f32(lo, root));
 		}
 		if (vmaxvq_u32(any) != 0)
-			MrLowerPortable(approx, norm, e, i, i + 16, h);
+			MrLowerPortable(approx, w, e, i, i + 16, h);
 	}
-	MrLowerPortable(approx, norm, e, i, n, h);
+	MrLowerPortable(approx, w, e, i, n, h);
 }
 
 /* Pass 2, 16 items per step: a block with a candidate is listed in scalar. */
 int32_t
-MrUpperNeon(const float *approx, const float *norm, float e, float tau,
+MrUpperNeon(const float *approx, const float *w, float e, float tau,
 			int32_t n, int32_t *cand)
 {
 	float32x4_t ev = vdupq_n_f32(e);
@@ -138,21 +147,21 @@ MrUpperNeon(const float *approx, const float *norm, float e, float tau,
 		for (q = 0; q < 4; q++)
 		{
 			float32x4_t a = vld1q_f32(approx + i + 4 * q);
-			float32x4_t up = vaddq_f32(a, bound4(a, vld1q_f32(norm + i + 4 * q), ev));
+			float32x4_t up = vaddq_f32(a, bound4(a, vld1q_f32(w + i + 4 * q), ev));
 
 			any = vorrq_u32(any, vandq_u32(vcgeq_f32(up, tv), vcgtq_f32(a, ninf)));
 		}
 		if (vmaxvq_u32(any) == 0)
 			continue;
 		for (j = i; j < i + 16; j++)
-			if (approx[j] > -INFINITY && approx[j] + MrBound(e, norm[j], approx[j]) >= tau)
+			if (approx[j] > -INFINITY && approx[j] + MrBound(e, w[j], approx[j]) >= tau)
 				cand[m++] = j;
 	}
 	for (; i < n; i++)
 	{
 		float		a = approx[i];
 
-		if (a > -INFINITY && a + MrBound(e, norm[i], a) >= tau)
+		if (a > -INFINITY && a + MrBound(e, w[i], a) >= tau)
 			cand[m++] = i;
 	}
 	return m;

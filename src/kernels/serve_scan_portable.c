@@ -1,6 +1,6 @@
 /*
  * serve_scan_portable.c: the portable variant of the scan's passes (see
- * serve_scan.c): the approximate bfloat16 pass and the two bound passes in
+ * serve_scan.c): the approximate integer pass and the two bound passes in
  * GNU C generic vectors, which the compiler turns into the target's own
  * vector instructions with no call.  The x86 and NEON variants use its bound
  * passes for their tails, and serve_scan.c chooses among all of them.
@@ -12,79 +12,56 @@
 
 #include <stdbool.h>
 
-/* Four lanes in GNU C's generic vectors: SSE2, NEON, or scalar code. */
-typedef float mr_v4f __attribute__((vector_size(16)));
-typedef uint32_t mr_v4u __attribute__((vector_size(16)));
-
 /*
- * Portable pass: one panel (16 items) at a time, four 4-lane accumulators,
- * factor pairs in order.  A pair is one 32-bit word per item: the even
- * factor is its low half (shift it up), the odd one its high half (mask
- * the low half away).  Written with GNU C generic vectors, not intrinsics:
- * the compiler emits the target's own vector instructions (SSE2 mulps and
- * addps on x86-64, FMLA on aarch64, scalar code elsewhere), with no call.
- * Plain loops over float acc[16] vectorize too, but gcc keeps acc in
- * memory at -O2 and unrolls them into scalar code at -O3; these stay in
- * registers.
+ * Portable pass: one panel (16 items) at a time, factor pairs in order,
+ * 16 int32 sums.  Plain loops of fixed length over int8 times int16
+ * products, which gcc -O2 vectorizes for any target (SSE2: PMULLW and
+ * PMULHW, interleaved to 32 bits; aarch64: SMLAL), with no call: 56 us at
+ * 9,742 x 64 against 196 us for the same in GNU C generic vectors, whose
+ * 32-bit multiplies SSE2 lacks.  The sums are exact, and the finish
+ * (convert, times sp, times scale, plus bias) is the x86 and NEON
+ * variants' operations in the same order, one rounding each
+ * (MR_NO_CONTRACT).
  */
+MR_NO_CONTRACT
 void
-MrApproxPortable(const uint16_t *packed, int32_t n, int k, const float *p,
-				 const float *bias, float *y)
+MrApproxPortable(const int8_t *q8, const float *scale, int32_t n, int k,
+				 const MrQuery *q, const float *bias, float *y)
 {
 	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
 	int			kp = MrKPad(k);
-	const mr_v4u hi = {0xFFFF0000u, 0xFFFF0000u, 0xFFFF0000u, 0xFFFF0000u};
 	size_t		b;
 
 	for (b = 0; b < panels; b++)
 	{
-		const uint16_t *src = packed + b * MR_PANEL * kp;
-		mr_v4f		a0 = {0},
-					a1 = {0},
-					a2 = {0},
-					a3 = {0};
-		float		out[MR_PANEL];
+		const int8_t *src = q8 + b * MR_PANEL * kp;
+		int32_t		acc[MR_PANEL] = {0};
 		size_t		base = b * MR_PANEL;
 		int			f,
 					j;
 
 		for (f = 0; f < kp; f += 2)
 		{
-			const uint16_t *s = src + (size_t) f * MR_PANEL;
-			float		pe1 = p[f],
-						po1 = (f + 1 < k) ? p[f + 1] : 0.0f;
-			mr_v4f		pe = {pe1, pe1, pe1, pe1},
-						po = {po1, po1, po1, po1};
-			mr_v4u		w0,
-						w1,
-						w2,
-						w3;
+			const int8_t *s = src + (size_t) f * MR_PANEL;
+			int16_t		pe = (int16_t) (q->pair[f / 2] & 0xFFFF),
+						po = (int16_t) ((uint32_t) q->pair[f / 2] >> 16);
 
-			memcpy(&w0, s, sizeof(w0));
-			memcpy(&w1, s + 8, sizeof(w1));
-			memcpy(&w2, s + 16, sizeof(w2));
-			memcpy(&w3, s + 24, sizeof(w3));
-			a0 = (mr_v4f) (w0 << 16) * pe + a0;
-			a1 = (mr_v4f) (w1 << 16) * pe + a1;
-			a2 = (mr_v4f) (w2 << 16) * pe + a2;
-			a3 = (mr_v4f) (w3 << 16) * pe + a3;
-			a0 = (mr_v4f) (w0 & hi) * po + a0;
-			a1 = (mr_v4f) (w1 & hi) * po + a1;
-			a2 = (mr_v4f) (w2 & hi) * po + a2;
-			a3 = (mr_v4f) (w3 & hi) * po + a3;
+			for (j = 0; j < MR_PANEL; j++)
+				acc[j] += (int32_t) (int16_t) s[2 * j] * pe + (int32_t) (int16_t) s[2 * j + 1] * po;
 		}
-		memcpy(out, &a0, sizeof(a0));
-		memcpy(out + 4, &a1, sizeof(a1));
-		memcpy(out + 8, &a2, sizeof(a2));
-		memcpy(out + 12, &a3, sizeof(a3));
 		for (j = 0; j < MR_PANEL && base + j < (size_t) n; j++)
-			y[base + j] = out[j] + (bias ? bias[base + j] : 0.0f);
+		{
+			float		x = (float) acc[j] * q->sp;
+
+			x = x * scale[base + j];
+			y[base + j] = bias ? x + bias[base + j] : x;
+		}
 	}
 }
 
 /* Push the lower bounds of items i..i+m that beat the root (scalar). */
 static inline void
-lower_scalar(const float *approx, const float *norm, float e, int32_t i,
+lower_scalar(const float *approx, const float *w, float e, int32_t i,
 			 int32_t m, MrTopK *h)
 {
 	int32_t		end = i + m;
@@ -94,8 +71,8 @@ lower_scalar(const float *approx, const float *norm, float e, int32_t i,
 		float		a = approx[i];
 
 		/* a <= root already fails: skip the bound */
-		if (a > h->score[0] && a - MrBound(e, norm[i], a) > h->score[0])
-			MrTopKPush(h, a - MrBound(e, norm[i], a), i);
+		if (a > h->score[0] && a - MrBound(e, w[i], a) > h->score[0])
+			MrTopKPush(h, a - MrBound(e, w[i], a), i);
 	}
 }
 
@@ -105,7 +82,7 @@ lower_scalar(const float *approx, const float *norm, float e, int32_t i,
  * scalar push (rare once the heap holds good items).
  */
 void
-MrLowerPortable(const float *approx, const float *norm, float e, int32_t i,
+MrLowerPortable(const float *approx, const float *w, float e, int32_t i,
 				int32_t n, MrTopK *h)
 {
 	for (; i + 16 <= n; i += 16)
@@ -115,16 +92,16 @@ MrLowerPortable(const float *approx, const float *norm, float e, int32_t i,
 					j;
 
 		for (j = 0; j < 16; j++)
-			any |= (approx[i + j] - MrBound(e, norm[i + j], approx[i + j]) > root);
+			any |= (approx[i + j] - MrBound(e, w[i + j], approx[i + j]) > root);
 		if (any)
-			lower_scalar(approx, norm, e, i, 16, h);
+			lower_scalar(approx, w, e, i, 16, h);
 	}
-	lower_scalar(approx, norm, e, i, n - i, h);
+	lower_scalar(approx, w, e, i, n - i, h);
 }
 
 /* Pass 2, portable: blocks of 16 flagged in vector code, then listed. */
 int32_t
-MrUpperPortable(const float *approx, const float *norm, float e, float tau,
+MrUpperPortable(const float *approx, const float *w, float e, float tau,
 				int32_t n, int32_t *cand)
 {
 	int32_t		i = 0,
@@ -137,14 +114,14 @@ MrUpperPortable(const float *approx, const float *norm, float e, float tau,
 
 		for (j = 0; j < 16; j++)
 			any |= (approx[i + j] > -INFINITY) &
-				(approx[i + j] + MrBound(e, norm[i + j], approx[i + j]) >= tau);
+				(approx[i + j] + MrBound(e, w[i + j], approx[i + j]) >= tau);
 		if (!any)
 			continue;
 		for (j = 0; j < 16; j++)
 		{
 			float		a = approx[i + j];
 
-			if (a > -INFINITY && a + MrBound(e, norm[i + j], a) >= tau)
+			if (a > -INFINITY && a + MrBound(e, w[i + j], a) >= tau)
 				cand[m++] = i + j;
 		}
 	}
@@ -152,7 +129,7 @@ MrUpperPortable(const float *approx, const float *norm, float e, float tau,
 	{
 		float		a = approx[i];
 
-		if (a > -INFINITY && a + MrBound(e, norm[i], a) >= tau)
+		if (a > -INFINITY && a + MrBound(e, w[i], a) >= tau)
 			cand[m++] = i;
 	}
 	return m;

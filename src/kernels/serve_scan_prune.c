@@ -11,7 +11,7 @@
  * factors).  So, once per model:
  *
  *   - items are sorted by the key b_i + c |q_i| (c a typical user norm),
- *     descending, and packed in that order in the bf16 panel layout of
+ *     descending, and packed in that order in the int8 panel layout of
  *     serve_scan.c;
  *   - for every panel and each c_j of a grid of 8 user norms around c
  *     (c/4 .. 2.8 c), M_j = the maximum of b_i + c_j |q_i| over the items
@@ -67,7 +67,7 @@ MrPruneBytes(int32_t n, int k)
 	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
 	size_t		np = panels * MR_PANEL;
 
-	return al64(sizeof(int32_t) * np) + al64(sizeof(uint16_t) * MrPackedCount(n, k)) +
+	return al64(sizeof(int32_t) * np) + al64(MrPackedBytes(n, k)) +
 		2 * al64(sizeof(float) * np) + al64(sizeof(double) * (panels + 1) * MR_PRUNE_GRID) +
 		al64(sizeof(double) * (panels + 1)) +
 		al64(sizeof(float) * np) + al64(sizeof(int32_t) * np) + al64(np);
@@ -108,8 +108,7 @@ MrPruneBuild(MrPrune *ix, void *mem, const float *Q, const float *norm,
 	ix->k = k;
 	ix->perm = (int32_t *) c;
 	c += al64(sizeof(int32_t) * np);
-	ix->packed = (uint16_t *) c;
-	c += al64(sizeof(uint16_t) * MrPackedCount(n, k));
+	c += al64(MrPackedBytes(n, k));	/* packed below, once ordered */
 	ix->norm = (float *) c;
 	c += al64(sizeof(float) * np);
 	ix->bias = (float *) c;
@@ -144,7 +143,7 @@ MrPruneBuild(MrPrune *ix, void *mem, const float *Q, const float *norm,
 		ix->norm[i] = norm[ix->perm[i]];
 		ix->bias[i] = bias ? bias[ix->perm[i]] : 0.0f;
 	}
-	MrPackItems(tmpq, n, k, ix->packed);
+	MrPackItems(tmpq, n, k, (char *) mem + al64(sizeof(int32_t) * np), &ix->packed);
 	free(tmpq);
 
 	/* suffix maxima per panel; panel `panels` is the empty suffix */
@@ -186,6 +185,8 @@ MrPruneTopK(const MrPrune *ix, const float *Q, const float *bias,
 	MrUpperFn	upper = MrScanUpperFn();
 	size_t		panels = ((size_t) ix->n + MR_PANEL - 1) / MR_PANEL;
 	size_t		stride = (size_t) MR_PANEL * MrKPad(ix->k);
+	const float *w = ix->packed.weight;
+	MrQuery		q;
 	double		pnorm = 0;
 	float		e;
 	float		tau = -INFINITY;
@@ -202,7 +203,8 @@ MrPruneTopK(const MrPrune *ix, const float *Q, const float *bias,
 	for (f = 0; f < ix->k; f++)
 		pnorm += (double) p[f] * p[f];
 	pnorm = sqrt(pnorm);
-	e = (float) (MrApproxErrorScale(ix->k) * pnorm * (1 + 1e-5));
+	e = (float) (pnorm * (1 + 1e-5));
+	MrQuantizeQuery(p, ix->k, &q);
 	/* where |p| falls on the grid: B = lam M_g0 + (1 - lam) M_g0+1 (+ above N) */
 	if (pnorm >= ix->grid[MR_PRUNE_GRID - 1])
 	{
@@ -236,7 +238,8 @@ MrPruneTopK(const MrPrune *ix, const float *Q, const float *bias,
 			if (u < tau)
 				break;
 		}
-		approx(ix->packed + b * stride, end - seen, ix->k, p, ix->bias + seen, ix->y + seen);
+		approx(ix->packed.q8 + b * stride, ix->packed.scale + seen, end - seen, ix->k, &q,
+			   ix->bias + seen, ix->y + seen);
 		if (n_excl > 0)
 			for (i = seen; i < end; i++)
 				if (ix->mark[ix->perm[i]])
@@ -245,11 +248,11 @@ MrPruneTopK(const MrPrune *ix, const float *Q, const float *bias,
 		i = seen;
 		for (; i < end && h.n < h.k; i++)
 			if (ix->y[i] > -INFINITY)
-				MrTopKPush(&h, ix->y[i] - MrBound(e, ix->norm[i], ix->y[i]), i);
+				MrTopKPush(&h, ix->y[i] - MrBound(e, w[i], ix->y[i]), i);
 		if (h.n == h.k && h.k > 0)
 		{
 			if (i < end)
-				lower(ix->y, ix->norm, e, i, end, &h);
+				lower(ix->y, w, e, i, end, &h);
 			tau = out_score[0];
 		}
 		seen = end;
@@ -259,7 +262,7 @@ MrPruneTopK(const MrPrune *ix, const float *Q, const float *bias,
 		ix->mark[excl[j]] = 0;
 
 	/* candidates among the items seen; rescore exactly by item index */
-	m = upper(ix->y, ix->norm, e, tau, seen, ix->cand);
+	m = upper(ix->y, w, e, tau, seen, ix->cand);
 	MrTopKReset(&h, k, out_score, out_index);
 	for (j = 0; j < m; j++)
 	{

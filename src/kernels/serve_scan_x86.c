@@ -1,232 +1,224 @@
 /*
  * serve_scan_x86.c: the x86-64 variants of the catalogue scan
- * (serve_scan.c has the design and the portable loops).
+ * (serve_scan.c has the design, serve_scan_portable.c the portable loops).
  *
- *   avx512bf16  one VDPBF16PS per factor pair and 16 items, p in bf16;
- *   avx512f     a 512-bit load is one factor pair of 16 items: shift the
- *               even factor up, mask the odd one, two FMAs;
+ * The approximate pass is an integer dot product of the int8 item copy
+ * with the int16 user vector, one factor pair of 16 items per 32 bytes:
+ *   avx512bf16  the AVX-512 tier of CPUs with BF16, all of which also have
+ *               AVX512_VNNI: sign-extend 32 bytes to 32 int16
+ *               (VPMOVSXBW), one VPDPWSSD multiplies the pairs and adds;
+ *   avx512f     the same with VPMADDWD + VPADDD (AVX512BW);
  *   avx2        the same in two 256-bit halves of 8 items (x86-64-v3).
- *
- * avx512f and avx2 do the same fused multiply-adds in the same order per
- * item as a fmaf() loop: their scores are bit-identical (test/unit checks).
- * Every function carries its own target attribute: the module is built
- * without -march, and simd_dispatch.c lets a variant run only when CPUID
- * and XGETBV say the CPU and the OS support it.
+ * The sums are exact integers and the float finish (convert, times sp,
+ * times the item's scale, plus its bias) is the same operations in every
+ * variant, so all of them, the portable one included, give the same bits
+ * (test/unit checks).  Every function carries its own target attribute:
+ * the module is built without -march, and simd_dispatch.c lets a variant
+ * run only when CPUID and XGETBV say the CPU and the OS support it.
  */
 #include "serve_scan_impl.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
-/* Store 16 lanes of acc (+ bias) to y[base..], only the first m lanes. */
+/* y[base..] = acc * sp * scale (+ bias), only the first m of 16 lanes. */
 __attribute__((target("avx512f")))
+MR_NO_CONTRACT
 static inline void
-store16(__m512 acc, const float *bias, float *y, size_t base, long m)
+finish16(__m512i acc, float sp, const float *scale, const float *bias,
+		 float *y, size_t base, long m)
 {
 	__mmask16	mask = (m >= 16) ? 0xFFFF : (__mmask16) ((1u << m) - 1);
+	__m512		v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(sp));
 
+	v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(mask, scale + base));
 	if (bias)
-		acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(mask, bias + base));
-	_mm512_mask_storeu_ps(y + base, mask, acc);
+		v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, bias + base));
+	_mm512_mask_storeu_ps(y + base, mask, v);
 }
 
-/* AVX-512F: two panels per step (see the top of the file). */
-__attribute__((target("avx512f")))
+/* One factor pair of 16 items as 32 int16 (even factor, odd factor, ...). */
+__attribute__((target("avx512f,avx512bw")))
+MR_NO_CONTRACT
+static inline __m512i
+pair16(const int8_t *s)
+{
+	return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *) s));
+}
+
+/* AVX-512BW: four panels per step, VPMADDWD + VPADDD per factor pair. */
+__attribute__((target("avx512f,avx512bw")))
+MR_NO_CONTRACT
 void
-MrApproxAvx512(const uint16_t *packed, int32_t n, int k, const float *p,
-			   const float *bias, float *y)
+MrApproxAvx512(const int8_t *q8, const float *scale, int32_t n, int k,
+			   const MrQuery *q, const float *bias, float *y)
 {
 	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
 	int			kp = MrKPad(k);
 	size_t		stride = (size_t) MR_PANEL * kp;
-	__m512i		hi_mask = _mm512_set1_epi32((int) 0xFFFF0000);
-	size_t		b;
-
-	for (b = 0; b < panels; b += 2)
-	{
-		int			two = (b + 1 < panels);
-		const uint16_t *s0 = packed + b * stride;
-		const uint16_t *s1 = two ? s0 + stride : s0;
-		__m512		a0 = _mm512_setzero_ps(),
-					a1 = _mm512_setzero_ps();
-		int			f;
-
-		for (f = 0; f + 1 < k; f += 2)
-		{
-			__m512i		v0 = _mm512_loadu_si512((const void *) (s0 + (size_t) f * MR_PANEL));
-			__m512i		v1 = _mm512_loadu_si512((const void *) (s1 + (size_t) f * MR_PANEL));
-			__m512		pe = _mm512_set1_ps(p[f]);
-			__m512		po = _mm512_set1_ps(p[f + 1]);
-
-			a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v0, 16)), pe, a0);
-			a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v1, 16)), pe, a1);
-			a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v0, hi_mask)), po, a0);
-			a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v1, hi_mask)), po, a1);
-		}
-		if (f < k)				/* odd k: the last factor, alone in its pair */
-		{
-			__m512i		v0 = _mm512_loadu_si512((const void *) (s0 + (size_t) f * MR_PANEL));
-			__m512i		v1 = _mm512_loadu_si512((const void *) (s1 + (size_t) f * MR_PANEL));
-			__m512		pe = _mm512_set1_ps(p[f]);
-
-			a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v0, 16)), pe, a0);
-			a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v1, 16)), pe, a1);
-		}
-		store16(a0, bias, y, b * MR_PANEL, (long) n - (long) (b * MR_PANEL));
-		if (two)
-			store16(a1, bias, y, (b + 1) * MR_PANEL, (long) n - (long) ((b + 1) * MR_PANEL));
-	}
-}
-
-/*
- * AVX512_BF16: one VDPBF16PS per factor pair and 16 items, with p rounded
- * to bf16 too (covered by the error bound); the fastest variant.  Four
- * panels per step to hide the instruction's latency.
- */
-__attribute__((target("avx512f,avx512bf16")))
-void
-MrApproxAvx512Bf16(const uint16_t *packed, int32_t n, int k, const float *p,
-				   const float *bias, float *y)
-{
-	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
-	int			kp = MrKPad(k);
-	size_t		stride = (size_t) MR_PANEL * kp;
-	uint32_t	pp[MR_SERVE_SCAN_MAX_K / 2 + 1];
 	size_t		b = 0;
 	int			f;
 
-	/* p as bf16 pairs, zero-padded for odd k */
-	for (f = 0; f < kp; f += 2)
-	{
-		uint16_t	lo = MrToBf16(p[f]);
-		uint16_t	hi = (f + 1 < k) ? MrToBf16(p[f + 1]) : 0;
-
-		pp[f / 2] = (uint32_t) lo | ((uint32_t) hi << 16);
-	}
 	for (; b + 4 <= panels; b += 4)
 	{
-		const uint16_t *s0 = packed + b * stride;
-		__m512		a0 = _mm512_setzero_ps(),
-					a1 = _mm512_setzero_ps(),
-					a2 = _mm512_setzero_ps(),
-					a3 = _mm512_setzero_ps();
+		const int8_t *s = q8 + b * stride;
+		__m512i		a0 = _mm512_setzero_si512(),
+					a1 = _mm512_setzero_si512(),
+					a2 = _mm512_setzero_si512(),
+					a3 = _mm512_setzero_si512();
 
-		for (f = 0; f < kp; f += 2)
+		for (f = 0; f < kp; f += 2, s += 2 * MR_PANEL)
 		{
-			__m512bh	pv = (__m512bh) _mm512_set1_epi32((int) pp[f / 2]);
-			const uint16_t *s = s0 + (size_t) f * MR_PANEL;
+			__m512i		pv = _mm512_set1_epi32(q->pair[f / 2]);
 
-			a0 = _mm512_dpbf16_ps(a0, (__m512bh) _mm512_loadu_si512((const void *) s), pv);
-			a1 = _mm512_dpbf16_ps(a1, (__m512bh) _mm512_loadu_si512((const void *) (s + stride)), pv);
-			a2 = _mm512_dpbf16_ps(a2, (__m512bh) _mm512_loadu_si512((const void *) (s + 2 * stride)), pv);
-			a3 = _mm512_dpbf16_ps(a3, (__m512bh) _mm512_loadu_si512((const void *) (s + 3 * stride)), pv);
+			a0 = _mm512_add_epi32(a0, _mm512_madd_epi16(pair16(s), pv));
+			a1 = _mm512_add_epi32(a1, _mm512_madd_epi16(pair16(s + stride), pv));
+			a2 = _mm512_add_epi32(a2, _mm512_madd_epi16(pair16(s + 2 * stride), pv));
+			a3 = _mm512_add_epi32(a3, _mm512_madd_epi16(pair16(s + 3 * stride), pv));
 		}
-		store16(a0, bias, y, (b + 0) * MR_PANEL, (long) n - (long) ((b + 0) * MR_PANEL));
-		store16(a1, bias, y, (b + 1) * MR_PANEL, (long) n - (long) ((b + 1) * MR_PANEL));
-		store16(a2, bias, y, (b + 2) * MR_PANEL, (long) n - (long) ((b + 2) * MR_PANEL));
-		store16(a3, bias, y, (b + 3) * MR_PANEL, (long) n - (long) ((b + 3) * MR_PANEL));
+		finish16(a0, q->sp, scale, bias, y, (b + 0) * MR_PANEL, (long) n - (long) ((b + 0) * MR_PANEL));
+		finish16(a1, q->sp, scale, bias, y, (b + 1) * MR_PANEL, (long) n - (long) ((b + 1) * MR_PANEL));
+		finish16(a2, q->sp, scale, bias, y, (b + 2) * MR_PANEL, (long) n - (long) ((b + 2) * MR_PANEL));
+		finish16(a3, q->sp, scale, bias, y, (b + 3) * MR_PANEL, (long) n - (long) ((b + 3) * MR_PANEL));
 	}
 	for (; b < panels; b++)
 	{
-		const uint16_t *s0 = packed + b * stride;
-		__m512		a0 = _mm512_setzero_ps();
+		const int8_t *s = q8 + b * stride;
+		__m512i		a0 = _mm512_setzero_si512();
 
-		for (f = 0; f < kp; f += 2)
-			a0 = _mm512_dpbf16_ps(a0, (__m512bh) _mm512_loadu_si512((const void *) (s0 + (size_t) f * MR_PANEL)),
-								  (__m512bh) _mm512_set1_epi32((int) pp[f / 2]));
-		store16(a0, bias, y, b * MR_PANEL, (long) n - (long) (b * MR_PANEL));
+		for (f = 0; f < kp; f += 2, s += 2 * MR_PANEL)
+			a0 = _mm512_add_epi32(a0, _mm512_madd_epi16(pair16(s), _mm512_set1_epi32(q->pair[f / 2])));
+		finish16(a0, q->sp, scale, bias, y, b * MR_PANEL, (long) n - (long) (b * MR_PANEL));
 	}
 }
 
-/* Store 8 lanes of acc (+ bias) to y[base..], only the first m lanes. */
-__attribute__((target("avx2,fma")))
-static inline void
-store8(__m256 acc, const float *bias, float *y, size_t base, long m)
+/* AVX512_VNNI: the same with one VPDPWSSD per factor pair and panel. */
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+MR_NO_CONTRACT
+void
+MrApproxAvx512Vnni(const int8_t *q8, const float *scale, int32_t n, int k,
+				   const MrQuery *q, const float *bias, float *y)
 {
+	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
+	int			kp = MrKPad(k);
+	size_t		stride = (size_t) MR_PANEL * kp;
+	size_t		b = 0;
+	int			f;
+
+	for (; b + 4 <= panels; b += 4)
+	{
+		const int8_t *s = q8 + b * stride;
+		__m512i		a0 = _mm512_setzero_si512(),
+					a1 = _mm512_setzero_si512(),
+					a2 = _mm512_setzero_si512(),
+					a3 = _mm512_setzero_si512();
+
+		for (f = 0; f < kp; f += 2, s += 2 * MR_PANEL)
+		{
+			__m512i		pv = _mm512_set1_epi32(q->pair[f / 2]);
+
+			a0 = _mm512_dpwssd_epi32(a0, pair16(s), pv);
+			a1 = _mm512_dpwssd_epi32(a1, pair16(s + stride), pv);
+			a2 = _mm512_dpwssd_epi32(a2, pair16(s + 2 * stride), pv);
+			a3 = _mm512_dpwssd_epi32(a3, pair16(s + 3 * stride), pv);
+		}
+		finish16(a0, q->sp, scale, bias, y, (b + 0) * MR_PANEL, (long) n - (long) ((b + 0) * MR_PANEL));
+		finish16(a1, q->sp, scale, bias, y, (b + 1) * MR_PANEL, (long) n - (long) ((b + 1) * MR_PANEL));
+		finish16(a2, q->sp, scale, bias, y, (b + 2) * MR_PANEL, (long) n - (long) ((b + 2) * MR_PANEL));
+		finish16(a3, q->sp, scale, bias, y, (b + 3) * MR_PANEL, (long) n - (long) ((b + 3) * MR_PANEL));
+	}
+	for (; b < panels; b++)
+	{
+		const int8_t *s = q8 + b * stride;
+		__m512i		a0 = _mm512_setzero_si512();
+
+		for (f = 0; f < kp; f += 2, s += 2 * MR_PANEL)
+			a0 = _mm512_dpwssd_epi32(a0, pair16(s), _mm512_set1_epi32(q->pair[f / 2]));
+		finish16(a0, q->sp, scale, bias, y, b * MR_PANEL, (long) n - (long) (b * MR_PANEL));
+	}
+}
+
+/* y[base..] = acc * sp * scale (+ bias), only the first m of 8 lanes. */
+__attribute__((target("avx2,fma")))
+MR_NO_CONTRACT
+static inline void
+finish8(__m256i acc, float sp, const float *scale, const float *bias,
+		float *y, size_t base, long m)
+{
+	__m256		v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(sp));
+
 	if (m >= 8)
 	{
+		v = _mm256_mul_ps(v, _mm256_loadu_ps(scale + base));
 		if (bias)
-			acc = _mm256_add_ps(acc, _mm256_loadu_ps(bias + base));
-		_mm256_storeu_ps(y + base, acc);
+			v = _mm256_add_ps(v, _mm256_loadu_ps(bias + base));
+		_mm256_storeu_ps(y + base, v);
 	}
 	else if (m > 0)
 	{
 		float		t[8];
 		long		j;
 
-		_mm256_storeu_ps(t, acc);
+		_mm256_storeu_ps(t, v);
 		for (j = 0; j < m; j++)
-			y[base + j] = t[j] + (bias ? bias[base + j] : 0.0f);
+		{
+			float		x = t[j] * scale[base + j];
+
+			y[base + j] = bias ? x + bias[base + j] : x;
+		}
 	}
 }
 
-/* One factor pair of 8 items: even factor shifted up, odd one masked. */
-#define AVX2_PAIR(acc, v, pe, po, hi) \
-	do { \
-		(acc) = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32((v), 16)), (pe), (acc)); \
-		(acc) = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_and_si256((v), (hi))), (po), (acc)); \
-	} while (0)
+/* One factor pair of 8 items as 16 int16. */
+__attribute__((target("avx2")))
+MR_NO_CONTRACT
+static inline __m256i
+pair8(const int8_t *s)
+{
+	return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) s));
+}
 
 /*
- * AVX2 + FMA: a panel's factor pair is two 256-bit loads (items 0-7 and
- * 8-15); two panels per step give four independent accumulators.  For odd
- * k the last factor is done alone (no odd half), as in avx512f.
+ * AVX2: a panel's factor pair is two 16-byte halves (items 0-7 and 8-15);
+ * two panels per step give four independent accumulators.
  */
 __attribute__((target("avx2,fma")))
+MR_NO_CONTRACT
 void
-MrApproxAvx2(const uint16_t *packed, int32_t n, int k, const float *p,
-			 const float *bias, float *y)
+MrApproxAvx2(const int8_t *q8, const float *scale, int32_t n, int k,
+			 const MrQuery *q, const float *bias, float *y)
 {
 	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
 	int			kp = MrKPad(k);
 	size_t		stride = (size_t) MR_PANEL * kp;
-	__m256i		hi = _mm256_set1_epi32((int) 0xFFFF0000);
 	size_t		b;
 
 	for (b = 0; b < panels; b += 2)
 	{
 		int			two = (b + 1 < panels);
-		const uint16_t *s0 = packed + b * stride;
-		const uint16_t *s1 = two ? s0 + stride : s0;
-		__m256		a0 = _mm256_setzero_ps(),
-					a1 = _mm256_setzero_ps(),
-					a2 = _mm256_setzero_ps(),
-					a3 = _mm256_setzero_ps();
+		const int8_t *s0 = q8 + b * stride;
+		const int8_t *s1 = two ? s0 + stride : s0;
+		__m256i		a0 = _mm256_setzero_si256(),
+					a1 = _mm256_setzero_si256(),
+					a2 = _mm256_setzero_si256(),
+					a3 = _mm256_setzero_si256();
 		int			f;
 
-		for (f = 0; f + 1 < k; f += 2)
+		for (f = 0; f < kp; f += 2, s0 += 2 * MR_PANEL, s1 += 2 * MR_PANEL)
 		{
-			const uint16_t *t0 = s0 + (size_t) f * MR_PANEL;
-			const uint16_t *t1 = s1 + (size_t) f * MR_PANEL;
-			__m256i		v0 = _mm256_loadu_si256((const __m256i *) t0);
-			__m256i		v1 = _mm256_loadu_si256((const __m256i *) (t0 + 16));
-			__m256i		v2 = _mm256_loadu_si256((const __m256i *) t1);
-			__m256i		v3 = _mm256_loadu_si256((const __m256i *) (t1 + 16));
-			__m256		pe = _mm256_set1_ps(p[f]);
-			__m256		po = _mm256_set1_ps(p[f + 1]);
+			__m256i		pv = _mm256_set1_epi32(q->pair[f / 2]);
 
-			AVX2_PAIR(a0, v0, pe, po, hi);
-			AVX2_PAIR(a1, v1, pe, po, hi);
-			AVX2_PAIR(a2, v2, pe, po, hi);
-			AVX2_PAIR(a3, v3, pe, po, hi);
+			a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(pair8(s0), pv));
+			a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(pair8(s0 + 16), pv));
+			a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(pair8(s1), pv));
+			a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(pair8(s1 + 16), pv));
 		}
-		if (f < k)
-		{
-			const uint16_t *t0 = s0 + (size_t) f * MR_PANEL;
-			const uint16_t *t1 = s1 + (size_t) f * MR_PANEL;
-			__m256		pe = _mm256_set1_ps(p[f]);
-
-			a0 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_loadu_si256((const __m256i *) t0), 16)), pe, a0);
-			a1 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_loadu_si256((const __m256i *) (t0 + 16)), 16)), pe, a1);
-			a2 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_loadu_si256((const __m256i *) t1), 16)), pe, a2);
-			a3 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_loadu_si256((const __m256i *) (t1 + 16)), 16)), pe, a3);
-		}
-		store8(a0, bias, y, b * MR_PANEL, (long) n - (long) (b * MR_PANEL));
-		store8(a1, bias, y, b * MR_PANEL + 8, (long) n - (long) (b * MR_PANEL + 8));
+		finish8(a0, q->sp, scale, bias, y, b * MR_PANEL, (long) n - (long) (b * MR_PANEL));
+		finish8(a1, q->sp, scale, bias, y, b * MR_PANEL + 8, (long) n - (long) (b * MR_PANEL + 8));
 		if (two)
 		{
-			store8(a2, bias, y, (b + 1) * MR_PANEL, (long) n - (long) ((b + 1) * MR_PANEL));
-			store8(a3, bias, y, (b + 1) * MR_PANEL + 8, (long) n - (long) ((b + 1) * MR_PANEL + 8));
+			finish8(a2, q->sp, scale, bias, y, (b + 1) * MR_PANEL, (long) n - (long) ((b + 1) * MR_PANEL));
+			finish8(a3, q->sp, scale, bias, y, (b + 1) * MR_PANEL + 8, (long) n - (long) ((b + 1) * MR_PANEL + 8));
 		}
 	}
 }
@@ -246,7 +238,7 @@ bound16(__m512 a, __m512 qn, __m512 e)
 /* Pass 1, 16 items per step: only lanes whose bound beats the root go on. */
 __attribute__((target("avx512f")))
 void
-MrLowerAvx512(const float *approx, const float *norm, float e, int32_t i,
+MrLowerAvx512(const float *approx, const float *w, float e, int32_t i,
 			  int32_t n, MrTopK *h)
 {
 	__m512		ev = _mm512_set1_ps(e);
@@ -254,26 +246,26 @@ MrLowerAvx512(const float *approx, const float *norm, float e, int32_t i,
 	for (; i + 16 <= n; i += 16)
 	{
 		__m512		a = _mm512_loadu_ps(approx + i);
-		__m512		lo = _mm512_sub_ps(a, bound16(a, _mm512_loadu_ps(norm + i), ev));
+		__m512		lo = _mm512_sub_ps(a, bound16(a, _mm512_loadu_ps(w + i), ev));
 		__mmask16	mask = _mm512_cmp_ps_mask(lo, _mm512_set1_ps(h->score[0]), _CMP_GT_OQ);
 
 		while (mask)
 		{
 			int			j = __builtin_ctz(mask);
-			float		l = approx[i + j] - MrBound(e, norm[i + j], approx[i + j]);
+			float		l = approx[i + j] - MrBound(e, w[i + j], approx[i + j]);
 
 			mask &= mask - 1;
 			if (l > h->score[0])
 				MrTopKPush(h, l, i + j);
 		}
 	}
-	MrLowerPortable(approx, norm, e, i, n, h);
+	MrLowerPortable(approx, w, e, i, n, h);
 }
 
 /* Pass 2, 16 items per step, indexes written with a compress-store. */
 __attribute__((target("avx512f")))
 int32_t
-MrUpperAvx512(const float *approx, const float *norm, float e, float tau,
+MrUpperAvx512(const float *approx, const float *w, float e, float tau,
 			  int32_t n, int32_t *cand)
 {
 	__m512		ev = _mm512_set1_ps(e);
@@ -286,7 +278,7 @@ MrUpperAvx512(const float *approx, const float *norm, float e, float tau,
 	for (; i + 16 <= n; i += 16)
 	{
 		__m512		a = _mm512_loadu_ps(approx + i);
-		__m512		hi = _mm512_add_ps(a, bound16(a, _mm512_loadu_ps(norm + i), ev));
+		__m512		hi = _mm512_add_ps(a, bound16(a, _mm512_loadu_ps(w + i), ev));
 		__mmask16	mask = _mm512_cmp_ps_mask(hi, tv, _CMP_GE_OQ) &
 			_mm512_cmp_ps_mask(a, ninf, _CMP_GT_OQ);
 
@@ -301,7 +293,7 @@ MrUpperAvx512(const float *approx, const float *norm, float e, float tau,
 	{
 		float		a = approx[i];
 
-		if (a > -INFINITY && a + MrBound(e, norm[i], a) >= tau)
+		if (a > -INFINITY && a + MrBound(e, w[i], a) >= tau)
 			cand[m++] = i;
 	}
 	return m;
@@ -322,7 +314,7 @@ bound8(__m256 a, __m256 qn, __m256 e)
 /* Pass 1, 16 items per step (two halves of 8), survivors pushed in scalar. */
 __attribute__((target("avx2,fma")))
 void
-MrLowerAvx2(const float *approx, const float *norm, float e, int32_t i,
+MrLowerAvx2(const float *approx, const float *w, float e, int32_t i,
 			int32_t n, MrTopK *h)
 {
 	__m256		ev = _mm256_set1_ps(e);
@@ -332,28 +324,28 @@ MrLowerAvx2(const float *approx, const float *norm, float e, int32_t i,
 		__m256		root = _mm256_set1_ps(h->score[0]);
 		__m256		a0 = _mm256_loadu_ps(approx + i);
 		__m256		a1 = _mm256_loadu_ps(approx + i + 8);
-		__m256		l0 = _mm256_sub_ps(a0, bound8(a0, _mm256_loadu_ps(norm + i), ev));
-		__m256		l1 = _mm256_sub_ps(a1, bound8(a1, _mm256_loadu_ps(norm + i + 8), ev));
+		__m256		l0 = _mm256_sub_ps(a0, bound8(a0, _mm256_loadu_ps(w + i), ev));
+		__m256		l1 = _mm256_sub_ps(a1, bound8(a1, _mm256_loadu_ps(w + i + 8), ev));
 		unsigned	mask = (unsigned) _mm256_movemask_ps(_mm256_cmp_ps(l0, root, _CMP_GT_OQ)) |
 			((unsigned) _mm256_movemask_ps(_mm256_cmp_ps(l1, root, _CMP_GT_OQ)) << 8);
 
 		while (mask)
 		{
 			int			j = __builtin_ctz(mask);
-			float		l = approx[i + j] - MrBound(e, norm[i + j], approx[i + j]);
+			float		l = approx[i + j] - MrBound(e, w[i + j], approx[i + j]);
 
 			mask &= mask - 1;
 			if (l > h->score[0])
 				MrTopKPush(h, l, i + j);
 		}
 	}
-	MrLowerPortable(approx, norm, e, i, n, h);
+	MrLowerPortable(approx, w, e, i, n, h);
 }
 
 /* Pass 2, 8 items per step: a movemask, then the set bits in order. */
 __attribute__((target("avx2,fma")))
 int32_t
-MrUpperAvx2(const float *approx, const float *norm, float e, float tau,
+MrUpperAvx2(const float *approx, const float *w, float e, float tau,
 			int32_t n, int32_t *cand)
 {
 	__m256		ev = _mm256_set1_ps(e);
@@ -365,7 +357,7 @@ MrUpperAvx2(const float *approx, const float *norm, float e, float tau,
 	for (; i + 8 <= n; i += 8)
 	{
 		__m256		a = _mm256_loadu_ps(approx + i);
-		__m256		hi = _mm256_add_ps(a, bound8(a, _mm256_loadu_ps(norm + i), ev));
+		__m256		hi = _mm256_add_ps(a, bound8(a, _mm256_loadu_ps(w + i), ev));
 		unsigned	mask = (unsigned) _mm256_movemask_ps(_mm256_and_ps(_mm256_cmp_ps(hi, tv, _CMP_GE_OQ),
 																	   _mm256_cmp_ps(a, ninf, _CMP_GT_OQ)));
 
@@ -379,7 +371,7 @@ MrUpperAvx2(const float *approx, const float *norm, float e, float tau,
 	{
 		float		a = approx[i];
 
-		if (a > -INFINITY && a + MrBound(e, norm[i], a) >= tau)
+		if (a > -INFINITY && a + MrBound(e, w[i], a) >= tau)
 			cand[m++] = i;
 	}
 	return m;

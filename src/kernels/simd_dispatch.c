@@ -7,7 +7,7 @@
  * variant is compiled with __attribute__((target(...))) in its own
  * function, and this file decides at run time which one may run:
  *
- *   x86-64   CPUID leaf 1 (FMA, OSXSAVE, AVX), leaf 7 (AVX2, AVX512F) and
+ *   x86-64   CPUID leaf 1 (FMA, OSXSAVE, AVX), leaf 7 (AVX2, AVX512F, BW, VNNI) and
  *            leaf 7 subleaf 1 (AVX512_BF16), and XGETBV: the OS must save
  *            the YMM state (XCR0 bits 1-2) for AVX2 and the opmask and ZMM
  *            state too (bits 5-7) for AVX-512, or those instructions fault
@@ -99,10 +99,14 @@ detect(void)
 			{
 				bool		avx2 = (b >> 5) & 1;
 				bool		avx512f = (b >> 16) & 1;
+				bool		avx512bw = (b >> 30) & 1;
+				bool		avx512vnni = (c >> 11) & 1;
 
 				supported[MR_SIMD_AVX2] = avx2 && fma;
-				supported[MR_SIMD_AVX512F] = avx512f && zmm;
-				if (supported[MR_SIMD_AVX512F] && a >= 1 &&
+				/* the integer pass needs AVX512BW (every AVX-512 CPU since Skylake-SP) */
+				supported[MR_SIMD_AVX512F] = avx512f && avx512bw && zmm;
+				/* and VPDPWSSD (AVX512_VNNI, which every AVX512_BF16 CPU has) */
+				if (supported[MR_SIMD_AVX512F] && avx512vnni && a >= 1 &&
 					__get_cpuid_count(7, 1, &a, &b, &c, &d))
 					supported[MR_SIMD_AVX512BF16] = (a >> 5) & 1;
 			}
