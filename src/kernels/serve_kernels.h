@@ -98,6 +98,7 @@ typedef struct MrPrune
 	int32_t		n;				/* items */
 	int			k;				/* factors */
 	int32_t    *perm;			/* position -> item index */
+	int32_t    *ipos;			/* item index -> position */
 	MrPacked	packed;			/* int8 copy in position order */
 	float	   *norm;			/* |q| by position */
 	float	   *bias;			/* bias by position */
@@ -107,7 +108,7 @@ typedef struct MrPrune
 	double		grid[8];		/* the c_j, increasing */
 	float	   *y;				/* n: scores by position (scratch) */
 	int32_t    *cand;			/* n: candidate positions (scratch) */
-	uint8_t    *mark;			/* n: excluded items (scratch, kept zero) */
+	uint8_t    *mark;			/* n: excluded positions (scratch, kept zero) */
 } MrPrune;
 
 /* Bytes MrPruneBuild needs for n items of k factors. */

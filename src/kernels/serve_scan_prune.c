@@ -67,7 +67,7 @@ MrPruneBytes(int32_t n, int k)
 	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
 	size_t		np = panels * MR_PANEL;
 
-	return al64(sizeof(int32_t) * np) + al64(MrPackedBytes(n, k)) +
+	return 2 * al64(sizeof(int32_t) * np) + al64(MrPackedBytes(n, k)) +
 		2 * al64(sizeof(float) * np) + al64(sizeof(double) * (panels + 1) * MR_PRUNE_GRID) +
 		al64(sizeof(double) * (panels + 1)) +
 		al64(sizeof(float) * np) + al64(sizeof(int32_t) * np) + al64(np);
@@ -95,7 +95,8 @@ MrPruneBuild(MrPrune *ix, void *mem, const float *Q, const float *norm,
 {
 	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
 	size_t		np = panels * MR_PANEL;
-	char	   *c = mem;
+	char	   *c = mem,
+			   *packed_mem;
 	float	   *key,
 			   *tmpq;
 	int32_t		i;
@@ -108,6 +109,9 @@ MrPruneBuild(MrPrune *ix, void *mem, const float *Q, const float *norm,
 	ix->k = k;
 	ix->perm = (int32_t *) c;
 	c += al64(sizeof(int32_t) * np);
+	ix->ipos = (int32_t *) c;
+	c += al64(sizeof(int32_t) * np);
+	packed_mem = c;
 	c += al64(MrPackedBytes(n, k));	/* packed below, once ordered */
 	ix->norm = (float *) c;
 	c += al64(sizeof(float) * np);
@@ -143,7 +147,9 @@ MrPruneBuild(MrPrune *ix, void *mem, const float *Q, const float *norm,
 		ix->norm[i] = norm[ix->perm[i]];
 		ix->bias[i] = bias ? bias[ix->perm[i]] : 0.0f;
 	}
-	MrPackItems(tmpq, n, k, (char *) mem + al64(sizeof(int32_t) * np), &ix->packed);
+	MrPackItems(tmpq, n, k, packed_mem, &ix->packed);
+	for (i = 0; i < n; i++)
+		ix->ipos[ix->perm[i]] = i;
 	free(tmpq);
 
 	/* suffix maxima per panel; panel `panels` is the empty suffix */
@@ -219,7 +225,7 @@ MrPruneTopK(const MrPrune *ix, const float *Q, const float *bias,
 		lam = (ix->grid[g0 + 1] - pnorm) / (ix->grid[g0 + 1] - ix->grid[g0]);
 	}
 	for (j = 0; j < n_excl; j++)
-		ix->mark[excl[j]] = 1;
+		ix->mark[ix->ipos[excl[j]]] = 1;
 
 	MrTopKReset(&h, k, out_score, out_index);
 	while (b < panels)
@@ -241,9 +247,8 @@ MrPruneTopK(const MrPrune *ix, const float *Q, const float *bias,
 		approx(ix->packed.q8 + b * stride, ix->packed.scale + seen, end - seen, ix->k, &q,
 			   ix->bias + seen, ix->y + seen);
 		if (n_excl > 0)
-			for (i = seen; i < end; i++)
-				if (ix->mark[ix->perm[i]])
-					ix->y[i] = -INFINITY;
+			for (i = seen; i < end; i++)	/* contiguous: vectorized */
+				ix->y[i] = ix->mark[i] ? -INFINITY : ix->y[i];
 		/* lower bounds into the heap: fill it, then the variant's pass */
 		i = seen;
 		for (; i < end && h.n < h.k; i++)
@@ -259,7 +264,7 @@ MrPruneTopK(const MrPrune *ix, const float *Q, const float *bias,
 		b += nb;
 	}
 	for (j = 0; j < n_excl; j++)
-		ix->mark[excl[j]] = 0;
+		ix->mark[ix->ipos[excl[j]]] = 0;
 
 	/* candidates among the items seen; rescore exactly by item index */
 	m = upper(ix->y, w, e, tau, seen, ix->cand);
