@@ -73,6 +73,31 @@ MrPruneBytes(int32_t n, int k)
 		al64(sizeof(float) * np) + al64(sizeof(int32_t) * np) + al64(np);
 }
 
+/*
+ * y[i] = -INFINITY where mark[i] is set, for i in [from, to): eight marks
+ * at a time (a user excludes a few hundred of thousands of positions, so
+ * nearly every word is zero).
+ */
+static inline void
+exclude_marked(const uint8_t *restrict mark, float *restrict y, int32_t from, int32_t to)
+{
+	int32_t		i = from;
+
+	for (; i + 8 <= to; i += 8)
+	{
+		uint64_t	w;
+		int			j;
+
+		memcpy(&w, mark + i, sizeof(w));
+		if (w != 0)				/* branch-free within the word */
+			for (j = 0; j < 8; j++)
+				y[i + j] = mark[i + j] ? -INFINITY : y[i + j];
+	}
+	for (; i < to; i++)
+		if (mark[i])
+			y[i] = -INFINITY;
+}
+
 /* Sort key of the build (file-local for qsort). */
 static const float *sort_key;
 
@@ -247,8 +272,7 @@ MrPruneTopK(const MrPrune *ix, const float *Q, const float *bias,
 		approx(ix->packed.q8 + b * stride, ix->packed.scale + seen, end - seen, ix->k, &q,
 			   ix->bias + seen, ix->y + seen);
 		if (n_excl > 0)
-			for (i = seen; i < end; i++)	/* contiguous: vectorized */
-				ix->y[i] = ix->mark[i] ? -INFINITY : ix->y[i];
+			exclude_marked(ix->mark, ix->y, seen, end);
 		/* lower bounds into the heap: fill it, then the variant's pass */
 		i = seen;
 		for (; i < end && h.n < h.k; i++)
