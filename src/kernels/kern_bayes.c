@@ -48,6 +48,10 @@
  * rotations of the factors).  The run
  * also reports (MrBayesStats) the ridge that fold-in should use.
  *
+ * The kept Z'Z and Z't are stored with columns padded to dp (a multiple
+ * of 4, see BAYES_PAD) so that step 2 runs whole 4-float vectors; the
+ * padding changes no bit of the chain.
+ *
  * Cost per sweep: like one ALS iteration (nnz d^2 + (users + movies)
  * d^3/3) plus, per implicit block, 2 nnz_implicit d^2 on one thread.
  *
