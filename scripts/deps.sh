@@ -13,7 +13,7 @@ PKGS=(
   libopenblas0-pthread libopenblas-dev liblapack-dev
   postgresql-15-cron postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
   # HTTP API, monitoring, scale-out
-  curl jq python3-yaml wrk
+  curl jq python3-yaml python3-numpy wrk
   prometheus prometheus-postgres-exporter prometheus-alertmanager
   pgbouncer postgresql-15-plproxy
   postgresql-15-repmgr repmgr

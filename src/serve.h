@@ -207,6 +207,8 @@ extern void MrServeEaseUser(MrServeModel *m, MrServeUser *u, int64 user_id);
 extern void MrServeEaseScore(MrServeModel *m, const int32 *cand, int32 ncand);
 extern float MrServeEaseScoreOne(MrServeModel *m, int32 x);
 extern bool MrServeEaseSimilar(MrServeModel *m, int32 x);
+extern int	MrServeEaseTopK(MrServeModel *m, int64 user_id, int k, float *score,
+							int32 *index);
 extern bool MrServeEaseExplain(MrServeModel *m, const MrServeUser *u, int32 x,
 							   float *contrib);
 

@@ -19,6 +19,11 @@
  * INSERT ... SELECT FROM unnest() per chunk, after deleting the model's
  * old rows, all in the caller's transaction: other sessions see the old
  * list until commit, then the new one.
+ *
+ * An ease model has no user factors: each stored user's list is
+ * MrServeEaseTopK (serve_ease.c), the user's current ratings through
+ * exactly the path, scores and exclusions of recommend(), so the stored
+ * lists are recommend()'s lists at the time of the call.
  */
 #include "movierec.h"
 #include "serve.h"
@@ -283,12 +288,6 @@ movierec_recommend_all(PG_FUNCTION_ARGS)
 				 errmsg("model %lld (\"%s\") is a popularity model and has no users",
 						(long long) m->model_id, m->model_name),
 				 errhint("Pass a model trained with als, svd, ials or baseline.")));
-	if (m->ease != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("model %lld (\"%s\") is an ease model: it scores each user from the current ratings",
-						(long long) m->model_id, m->model_name),
-				 errhint("Call movierec.recommend(user_id, k, model) per user; it needs no stored lists.")));
 	/* the model entry is cached: keep what we use stable for the whole run */
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "movierec recommend_all",
 								ALLOCSET_DEFAULT_SIZES);
@@ -302,8 +301,10 @@ movierec_recommend_all(PG_FUNCTION_ARGS)
 	if (rc != SPI_OK_DELETE)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
 	MemoryContextSwitchTo(cxt);
+	memset(&u, 0, sizeof(u));
 	load_users(m, &u);
-	load_rated(m, &u);
+	if (m->ease == NULL)
+		load_rated(m, &u);
 
 	o.model_id = m->model_id;
 	o.n = 0;
@@ -322,7 +323,24 @@ movierec_recommend_all(PG_FUNCTION_ARGS)
 	heap_s = MemoryContextAllocHuge(cxt, sizeof(float) * BLOCK_USERS * (Size) k);
 	heap_i = MemoryContextAllocHuge(cxt, sizeof(int32) * BLOCK_USERS * (Size) k);
 
-	for (u0 = 0; u0 < u.n; u0 += BLOCK_USERS)
+	/* ease: each user's list from the current ratings, as recommend() */
+	for (u0 = 0; m->ease != NULL && u0 < u.n; u0++)
+	{
+		int			n = MrServeEaseTopK(m, u.ids[u0], k, heap_s, heap_i);
+
+		CHECK_FOR_INTERRUPTS();
+		for (int i = 0; i < n; i++)
+		{
+			if (o.n == CHUNK_ROWS)
+				flush_rows(&o);
+			o.user_ids[o.n] = Int64GetDatum(u.ids[u0]);
+			o.ranks[o.n] = Int32GetDatum(i + 1);
+			o.movie_ids[o.n] = Int64GetDatum(m->item_ids[heap_i[i]]);
+			o.scores[o.n] = Float4GetDatum(heap_s[i]);
+			o.n++;
+		}
+	}
+	for (u0 = 0; m->ease == NULL && u0 < u.n; u0 += BLOCK_USERS)
 	{
 		int			bu = Min(BLOCK_USERS, u.n - u0);
 		int32		j0;

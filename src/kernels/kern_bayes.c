@@ -48,6 +48,10 @@
  * rotations of the factors).  The run
  * also reports (MrBayesStats) the ridge that fold-in should use.
  *
+ * The kept Z'Z and Z't are stored with columns padded to dp (a multiple
+ * of 4, see BAYES_PAD) so that step 2 runs whole 4-float vectors; the
+ * padding changes no bit of the chain.
+ *
  * Cost per sweep: like one ALS iteration (nnz d^2 + (users + movies)
  * d^3/3) plus, per implicit block, 2 nnz_implicit d^2 on one thread.
  *
@@ -112,9 +116,19 @@ typedef struct BayesSide
 	const int64_t *iptr;		/* Y row j -> the rows of this side whose set holds it */
 	const int32_t *iidx;
 	float	   *s;				/* n: |set|^-1/2 */
-	float	   *gram;			/* n x d x d: Z'Z of the last draw */
-	float	   *zt;				/* n x d: Z't of the last draw */
+	float	   *gram;			/* n x d x dp: Z'Z of the last draw, columns padded */
+	float	   *zt;				/* n x dp: Z't of the last draw, padded */
 } BayesSide;
+
+/*
+ * The stored Z'Z and Z't of step 1 (kept for the implicit steps) have
+ * their columns padded with zeros from d to dp = d rounded up to a
+ * multiple of 4 floats, so that the implicit step's loops over a column
+ * are whole 4-float vectors with no scalar tail.  The padding lanes are
+ * computed and thrown away; the other lanes see exactly the operations
+ * of the unpadded loops, so the chain keeps its bits.
+ */
+#define BAYES_PAD(d) (((d) + 3) & ~3)
 
 /* State shared by the workers of one half-sweep. */
 typedef struct BayesHalf
@@ -278,13 +292,21 @@ bayes_rows(void *arg, int tid, int32_t begin, int32_t end)
 		}
 		if (me->gram != NULL)
 		{
-			float	   *gr = me->gram + (int64_t) a * d * d;
+			int			dp = BAYES_PAD(d);
+			float	   *gr = me->gram + (int64_t) a * d * dp;
+			float	   *zt = me->zt + (int64_t) a * dp;
 
 			/* kept whole (both triangles) so that step 2 runs unit-stride loops */
 			for (j = 0; j < d; j++)
+			{
 				for (i = 0; i < d; i++)
-					gr[(size_t) j * d + i] = i >= j ? A[(size_t) j * d + i] : A[(size_t) i * d + j];
-			memcpy(me->zt + (int64_t) a * d, b, sizeof(float) * d);
+					gr[(size_t) j * dp + i] = i >= j ? A[(size_t) j * d + i] : A[(size_t) i * d + j];
+				for (; i < dp; i++)
+					gr[(size_t) j * dp + i] = 0.0f;
+			}
+			memcpy(zt, b, sizeof(float) * d);
+			for (i = d; i < dp; i++)
+				zt[i] = 0.0f;
 		}
 		/* the implicit offset moves the target: b -= Z'Z o */
 		if (me->O != NULL)
@@ -377,15 +399,102 @@ bayes_hyper(MrRng *rng, int32_t rows, int d, const float *X, double *m, double *
 MrBayesSampleFn mr_bayes_sample_hook = NULL;
 void	   *mr_bayes_sample_arg = NULL;
 
-/* Scratch of the implicit step (a d x d matrix and four vectors of d). */
+/* Scratch of the implicit step (d x dp and d x d matrices, vectors of dp). */
 typedef struct BayesScratch
 {
 	float	   *A,
+			   *Ac,
 			   *rhs,
 			   *x,
 			   *e,
 			   *ynew;
 } BayesScratch;
+
+/* Four float lanes (GCC/clang generic vector: SSE2 on x86-64, NEON on aarch64). */
+typedef float BayesV4 __attribute__((vector_size(16)));
+
+/*
+ * One owner u of y_j (see BAYES_PAD): the residual sums without y_j,
+ * e = h - G x with x = e_u - s_u y_j, go into rhs with weight s_u, and
+ * s_u^2 G into A, in one pass over G.  For dp <= 16, nv = dp / 4 is a
+ * constant at the call and e lives in registers.  Every lane does the
+ * multiply and the subtraction or addition of the former scalar loops
+ * (the build has no FMA), in the same order, so the results keep their
+ * bits (bench/bayes_eval verbose=1 prints a checksum of the factors).
+ */
+static inline __attribute__((always_inline)) void
+bayes_implicit_owner(const float *restrict G, const float *restrict h,
+					 const float *restrict x, float su, int d, int nv,
+					 float *restrict rhs, float *restrict A)
+{
+	float		s2 = su * su;
+	BayesV4		ev[4],
+				s2v = {s2, s2, s2, s2},
+				suv = {su, su, su, su};
+	int			g,
+				q;
+	size_t		dp = (size_t) nv * 4;
+
+#pragma GCC unroll 4
+	for (q = 0; q < nv; q++)
+		memcpy(&ev[q], h + 4 * q, sizeof(BayesV4));
+	for (g = 0; g < d; g++)
+	{
+		const float *restrict col = G + (size_t) g * dp;
+		float	   *restrict ag = A + (size_t) g * dp;
+		BayesV4		xg = {x[g], x[g], x[g], x[g]};
+
+#pragma GCC unroll 4
+		for (q = 0; q < nv; q++)
+		{
+			BayesV4		c,
+						a;
+
+			memcpy(&c, col + 4 * q, sizeof(c));
+			memcpy(&a, ag + 4 * q, sizeof(a));
+			ev[q] -= c * xg;
+			a += s2v * c;
+			memcpy(ag + 4 * q, &a, sizeof(a));
+		}
+	}
+#pragma GCC unroll 4
+	for (q = 0; q < nv; q++)
+	{
+		BayesV4		r;
+
+		memcpy(&r, rhs + 4 * q, sizeof(r));
+		r += suv * ev[q];
+		memcpy(rhs + 4 * q, &r, sizeof(r));
+	}
+}
+
+/* bayes_implicit_owner for any dp (a multiple of 4), e in memory. */
+static void
+bayes_implicit_owner_any(const float *restrict G, const float *restrict h,
+						 const float *restrict x, float su, int d, int dp,
+						 float *restrict e, float *restrict rhs, float *restrict A)
+{
+	float		s2 = su * su;
+	int			f,
+				g;
+
+	for (f = 0; f < dp; f++)
+		e[f] = h[f];
+	for (g = 0; g < d; g++)
+	{
+		const float *restrict col = G + (size_t) g * dp;
+		float	   *restrict ag = A + (size_t) g * dp;
+		float		xg = x[g];
+
+		for (f = 0; f < dp; f++)
+		{
+			e[f] -= col[f] * xg;
+			ag[f] += s2 * col[f];
+		}
+	}
+	for (f = 0; f < dp; f++)
+		rhs[f] += su * e[f];
+}
 
 /*
  * Step 2 (or its movie-side mirror): draw each implicit row y_j in turn
@@ -397,6 +506,11 @@ bayes_implicit_step(BayesSide *me, int d, double alpha, BayesScratch *sc,
 					MrRng *rng, const MrKernelEnv *env)
 {
 	int32_t		j;
+	int			dp = BAYES_PAD(d);
+	float	   *restrict A = sc->A;
+	float	   *restrict rhs = sc->rhs;
+	float	   *restrict xs = sc->x;
+	float	   *restrict e = sc->e;
 
 	for (j = 0; j < me->ny; j++)
 	{
@@ -407,50 +521,47 @@ bayes_implicit_step(BayesSide *me, int d, double alpha, BayesScratch *sc,
 
 		if ((j & 4095) == 0 && env->check != NULL)
 			env->check(env->arg);
-		memset(sc->A, 0, sizeof(float) * d * d);
-		for (f = 0; f < d; f++)
-			sc->rhs[f] = 0;
+		memset(A, 0, sizeof(float) * d * dp);
+		for (f = 0; f < dp; f++)
+			rhs[f] = 0;
 		for (x = me->iptr[j]; x < me->iptr[j + 1]; x++)
 		{
 			int32_t		u = me->iidx[x];
-			const float *G = me->gram + (int64_t) u * d * d;
-			const float *h = me->zt + (int64_t) u * d;
+			const float *G = me->gram + (int64_t) u * d * dp;
+			const float *h = me->zt + (int64_t) u * dp;
 			const float *eu = me->E + (int64_t) u * d;
 			float		su = me->s[u];
 
-			/* residual sums of the owner without y_j: h - G (e_u - s_u y_j) */
 			for (f = 0; f < d; f++)
+				xs[f] = eu[f] - su * yj[f];
+			switch (dp)
 			{
-				sc->x[f] = eu[f] - su * yj[f];
-				sc->e[f] = h[f];
-			}
-			for (g = 0; g < d; g++)
-			{
-				const float *col = G + (size_t) g * d;
-				float		xg = sc->x[g];
-
-				for (f = 0; f < d; f++)
-					sc->e[f] -= col[f] * xg;
-			}
-			for (f = 0; f < d; f++)
-				sc->rhs[f] += su * sc->e[f];
-			{
-				float		s2 = su * su;
-				size_t		z,
-							dd = (size_t) d * d;
-
-				for (z = 0; z < dd; z++)
-					sc->A[z] += s2 * G[z];
+				case 4:
+					bayes_implicit_owner(G, h, xs, su, d, 1, rhs, A);
+					break;
+				case 8:
+					bayes_implicit_owner(G, h, xs, su, d, 2, rhs, A);
+					break;
+				case 12:
+					bayes_implicit_owner(G, h, xs, su, d, 3, rhs, A);
+					break;
+				case 16:
+					bayes_implicit_owner(G, h, xs, su, d, 4, rhs, A);
+					break;
+				default:
+					bayes_implicit_owner_any(G, h, xs, su, d, dp, e, rhs, A);
 			}
 		}
 		for (g = 0; g < d; g++)
 		{
+			for (f = 0; f < d; f++)
+				sc->Ac[(size_t) g * d + f] = A[(size_t) g * dp + f];
 			for (f = g; f < d; f++)
-				sc->A[(size_t) g * d + f] *= (float) alpha;
-			sc->A[(size_t) g * d + g] += (float) me->yl[g];
-			sc->rhs[g] = (float) (alpha * sc->rhs[g] + me->yl[g] * me->ym[g]);
+				sc->Ac[(size_t) g * d + f] *= (float) alpha;
+			sc->Ac[(size_t) g * d + g] += (float) me->yl[g];
+			rhs[g] = (float) (alpha * rhs[g] + me->yl[g] * me->ym[g]);
 		}
-		bayes_draw(sc->A, d, sc->rhs, sc->ynew, rng);
+		bayes_draw(sc->Ac, d, rhs, sc->ynew, rng);
 		for (f = 0; f < d; f++)
 			sc->ynew[f] -= yj[f];
 		for (x = me->iptr[j]; x < me->iptr[j + 1]; x++)
@@ -520,8 +631,8 @@ bayes_side_init(BayesSide *sd, int32_t n, int d, int implicit, int32_t ny,
 
 		sd->s[a] = c > 0 ? (float) (1.0 / sqrt((double) c)) : 0.0f;
 	}
-	sd->gram = env->alloc(env->arg, sizeof(float) * (size_t) n * d * d + 1);
-	sd->zt = env->alloc(env->arg, sizeof(float) * (size_t) n * d + 1);
+	sd->gram = env->alloc(env->arg, sizeof(float) * (size_t) n * d * BAYES_PAD(d) + 1);
+	sd->zt = env->alloc(env->arg, sizeof(float) * (size_t) n * BAYES_PAD(d) + 1);
 }
 
 /* Release what bayes_side_init allocated. */
@@ -599,10 +710,11 @@ MrTrainBayesImplicit(const MrRatings *r, const MrRatings *imp,
 	bayes_side_init(&is, r->n_items, d, p->implicit_items != 0, r->n_users,
 					imp->item_ptr, imp->user_ptr, imp->user_items,
 					&rng, p->init_std, k, env);
-	sc.A = env->alloc(env->arg, sizeof(float) * d * d);
-	sc.rhs = env->alloc(env->arg, sizeof(float) * d);
+	sc.A = env->alloc(env->arg, sizeof(float) * d * BAYES_PAD(d));
+	sc.Ac = env->alloc(env->arg, sizeof(float) * d * d);
+	sc.rhs = env->alloc(env->arg, sizeof(float) * BAYES_PAD(d));
 	sc.x = env->alloc(env->arg, sizeof(float) * d);
-	sc.e = env->alloc(env->arg, sizeof(float) * d);
+	sc.e = env->alloc(env->arg, sizeof(float) * BAYES_PAD(d));
 	sc.ynew = env->alloc(env->arg, sizeof(float) * d);
 	sse_buf = env->alloc(env->arg, sizeof(double) * ((size_t) r->n_items + 1));
 
@@ -717,6 +829,7 @@ MrTrainBayesImplicit(const MrRatings *r, const MrRatings *imp,
 	bayes_side_free(&us, env);
 	bayes_side_free(&is, env);
 	env->free(env->arg, sc.A);
+	env->free(env->arg, sc.Ac);
 	env->free(env->arg, sc.rhs);
 	env->free(env->arg, sc.x);
 	env->free(env->arg, sc.e);

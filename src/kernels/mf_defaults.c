@@ -189,6 +189,7 @@ size_t
 MrBayesWorkspace(const MrRatings *r, const MrTrainParams *p)
 {
 	size_t		d = (size_t) p->factors + (p->use_bias != 0);
+	size_t		dp = (d + 3) & ~(size_t) 3;	/* kern_bayes.c, BAYES_PAD */
 	int			threads = MrThreadCount(p->threads);
 	size_t		nu = (size_t) r->n_users,
 				ni = (size_t) r->n_items;
@@ -196,11 +197,11 @@ MrBayesWorkspace(const MrRatings *r, const MrTrainParams *p)
 
 	/* the chain's rows X, running sums of the averaged rows, residuals */
 	n += (sizeof(float) + sizeof(double)) * (nu + ni) * d + sizeof(double) * (ni + 1);
-	/* an implicit block: Y, O, E, Z'Z and Z't per row, scales */
+	/* an implicit block: Y, O, E, Z'Z and Z't per row (padded to dp), scales */
 	if (p->implicit)
-		n += sizeof(float) * (ni * d + 2 * nu * d + nu * d * d + nu * d + nu);
+		n += sizeof(float) * (ni * d + 2 * nu * d + nu * d * dp + nu * dp + nu);
 	if (p->implicit_items)
-		n += sizeof(float) * (nu * d + 2 * ni * d + ni * d * d + ni * d + ni);
-	n += sizeof(float) * (d * d + 4 * d) + sizeof(double) * 16 * (d + 1);
+		n += sizeof(float) * (nu * d + 2 * ni * d + ni * d * dp + ni * dp + ni);
+	n += sizeof(float) * (d * dp + d * d + 4 * dp) + sizeof(double) * 16 * (d + 1);
 	return n;
 }

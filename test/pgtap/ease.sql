@@ -55,7 +55,7 @@ CREATE FUNCTION pg_temp.user_ok(m bigint, u bigint, bin real) RETURNS boolean LA
 $$;
 RESET client_min_messages;
 
-SELECT plan(29);
+SELECT plan(31);
 
 SELECT is(ARRAY(SELECT jsonb_object_keys(movierec.default_params('ease')) ORDER BY 1),
           ARRAY['binarize', 'min_item_ratings', 'regularization', 'seed', 'threads'],
@@ -189,8 +189,29 @@ SELECT is((SELECT array_agg(movie_id ORDER BY rank) FROM movierec.recommend(42, 
 DO $$ BEGIN PERFORM movierec.drop_model((SELECT id FROM mid4)); END $$;
 SELECT is((SELECT count(*) FROM movierec.ease_weights WHERE model_id = (SELECT id FROM mid4)), 0::bigint,
           'drop_model removes B');
-SELECT throws_ok($$SELECT movierec.recommend_all('t_ease', 10)$$, '0A000', NULL,
-                 'recommend_all refuses an ease model (it scores from current ratings)');
+-- recommend_all: every stored user's list is recommend()'s, from the
+-- current ratings (user 7 has none left: popularity; user 9 one new rating)
+DELETE FROM movierec.ratings WHERE user_id = 7;
+INSERT INTO movierec.ratings (user_id, movie_id, rating)
+SELECT 9, min(movie_id), 5 FROM movierec.item_factors f
+ WHERE f.model_id = (SELECT id FROM mid)
+   AND NOT EXISTS (SELECT 1 FROM movierec.ratings r WHERE r.user_id = 9 AND r.movie_id = f.movie_id);
+SELECT is(movierec.recommend_all('t_ease', 10),
+          (SELECT 10 * count(*) FROM movierec.user_factors WHERE model_id = (SELECT id FROM mid)),
+          'recommend_all writes 10 movies for every stored user of an ease model');
+SELECT is((SELECT count(*) FROM movierec.user_factors s
+            WHERE s.model_id = (SELECT id FROM mid)
+              AND (SELECT array_agg(array[movie_id::float8, score::float8] ORDER BY rank)
+                     FROM movierec.recommendations r
+                    WHERE r.model_id = s.model_id AND r.user_id = s.user_id)
+                  IS DISTINCT FROM
+                  (SELECT array_agg(array[movie_id::float8, score::float8] ORDER BY rank)
+                     FROM movierec.recommend(s.user_id, 10, 't_ease'))),
+          0::bigint, 'recommend_all stores exactly recommend()''s movies and scores for every user');
+SELECT is((SELECT array_agg(movie_id ORDER BY rank) FROM movierec.recommendations
+            WHERE model_id = (SELECT id FROM mid) AND user_id = 7),
+          (SELECT array_agg(movie_id ORDER BY rank) FROM movierec.recommend(999999, 10, 't_ease')),
+          'a stored user with no rating left gets the list of a user without ratings (popularity)');
 SELECT is(movierec.promotion_gate('t_gate', 'ease', '{"regularization": 20}', 'movierec.ratings')->>'metric',
           'ndcg_at_10', 'the promotion gate judges ease by NDCG@10');
 SELECT * FROM finish();
