@@ -10,7 +10,7 @@
  *  - models: up to MR_SERVE_MAX_MODELS models, each in its own memory
  *    context, with the item factors copied from movierec.item_factors
  *    into one contiguous, 64-byte aligned n_items x k float matrix (rows
- *    sorted by movie_id so that index order is movie_id order), a bfloat16
+ *    sorted by movie_id so that index order is movie_id order), an int8
  *    copy in the panel layout of serve_scan.c's first pass, biases,
  *    row norms for cosine, training counts and means for popularity, and
  *    Q^T Q for implicit fold-in;
@@ -495,7 +495,7 @@ serve_load_model(int64 model_id)
 }
 
 /*
- * The arrays derived from the served items (bf16 panels, candidates,
+ * The arrays derived from the served items (int8 panels, candidates,
  * scores, id table, fold-in spec, Q^T Q), in cxt; popularity is redone on
  * its next use.
  */

@@ -15,10 +15,10 @@
  *
  * The cached model keeps the trained arrays (base_*) and serves merged
  * arrays: trained and folded movies together, sorted by movie_id, so that
- * every serving path (recommend and its bf16 scan, predict, explain,
+ * every serving path (recommend and its int8 scan, predict, explain,
  * similar_movies, recommend_all, user fold-in, exclusion of rated movies)
  * treats a folded movie like a trained one, and ties still go to the
- * smaller movie_id.  The derived arrays (bf16 panels, id table, norms,
+ * smaller movie_id.  The derived arrays (int8 panels, id table, norms,
  * Q^T Q, popularity) are rebuilt with them.
  *
  * Refresh.  The triggers on movierec.ratings (serve_changes.c) queue a

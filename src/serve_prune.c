@@ -3,7 +3,7 @@
  * exact scan (src/kernels/serve_scan_prune.c) when it pays.
  *
  * Design.  The pruning index of a cached model (items sorted by
- * bias + c |q|, a second bf16 copy in that order, per-panel suffix
+ * bias + c |q|, a second int8 copy in that order, per-panel suffix
  * maxima) is built on the model's first recommend() call in the backend,
  * in the memory context of the served arrays (serve_items.c), so it is
  * freed with them, and built again when they are (new movies folded in)

@@ -7,7 +7,7 @@
  * (serve_cache.c), resolve the user (serve_user.c: one index scan of the
  * current ratings, one index probe of the stored factors, maybe a
  * fold-in solve), score the whole catalogue into the model's reused
- * scratch vector with the bfloat16 pass of serve_scan.c (or exact dot
+ * scratch vector with the int8 pass of serve_scan.c (or exact dot
  * products over the `among` subset), mark excluded movies with -INFINITY,
  * select the exact top k (serve_scan.c rescores the items its error bound
  * cannot decide; topk.c's bounded heap), and return the rows in
