@@ -11,7 +11,7 @@
  * checks HWCAP_ASIMD.  Built only on aarch64 (tested under
  * qemu-aarch64-static by test/run).
  */
-#include "serve_scan_impl.h"
+#include "scan_variants.h"
 
 #if defined(__aarch64__)
 #include <arm_neon.h>

@@ -8,7 +8,7 @@
  * Plain C over arrays: no PostgreSQL calls (unit tested in
  * test/unit/serve_scan.c).
  */
-#include "serve_scan_impl.h"
+#include "scan_variants.h"
 
 #include <stdbool.h>
 

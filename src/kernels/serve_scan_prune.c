@@ -46,7 +46,7 @@
  * Plain C over arrays: no PostgreSQL calls (unit tested against brute
  * force in test/unit/serve_scan.c).
  */
-#include "serve_scan_impl.h"
+#include "scan_variants.h"
 
 #include <stdlib.h>
 

@@ -16,7 +16,7 @@
  * the module is built without -march, and simd_dispatch.c lets a variant
  * run only when CPUID and XGETBV say the CPU and the OS support it.
  */
-#include "serve_scan_impl.h"
+#include "scan_variants.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>

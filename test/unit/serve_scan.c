@@ -15,7 +15,7 @@
 // sources: src/kernels/serve_scan.c src/kernels/serve_scan_portable.c src/kernels/serve_scan_x86.c src/kernels/serve_scan_neon.c src/kernels/serve_scan_prune.c src/kernels/simd_dispatch.c src/kernels/topk.c
 // cross: aarch64
 #include "serve_kernels.h"
-#include "serve_scan_impl.h"
+#include "scan_variants.h"
 #include "simd_dispatch.h"
 
 #include <math.h>
@@ -281,7 +281,7 @@ worst_error(const Case *c)
 	for (i = 0; i < c->n; i++)
 	{
 		double		e = fabs((double) a[i] - MrScoreExact(c->Q + (size_t) i * c->k, c->k, c->p, c->bias[i]));
-		/* the absolute slack of the bound (serve_scan_impl.h) is included */
+		/* the absolute slack of the bound (scan_variants.h) is included */
 		double		b = c->pk.weight[i] * pn + fabs(a[i]) * 0x1p-21 + 0x1p-100;
 
 		if (!isfinite(a[i]))

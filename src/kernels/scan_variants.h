@@ -1,11 +1,11 @@
 /*
- * serve_scan_impl.h: what the variants of the catalogue scan share
+ * scan_variants.h: what the variants of the catalogue scan share
  * (serve_scan.c: packing, bound and dispatch; serve_scan_portable.c: the
  * portable loops; serve_scan_x86.c: AVX-512 VNNI, AVX-512BW, AVX2;
  * serve_scan_neon.c: NEON).  Private to them.
  */
-#ifndef MR_SERVE_SCAN_IMPL_H
-#define MR_SERVE_SCAN_IMPL_H
+#ifndef MR_SCAN_VARIANTS_H
+#define MR_SCAN_VARIANTS_H
 
 #include "serve_kernels.h"
 #include "simd_dispatch.h"
@@ -118,4 +118,4 @@ extern int32_t MrUpperNeon(const float *approx, const float *w, float e,
 						   float tau, int32_t n, int32_t *cand);
 #endif
 
-#endif							/* MR_SERVE_SCAN_IMPL_H */
+#endif							/* MR_SCAN_VARIANTS_H */
