@@ -21,7 +21,7 @@ extern void MrServeNamesResolving(void);
 /* Largest k (and n) the serving functions accept. */
 #define MR_SERVE_MAX_K 10000
 
-/* GUCs (serve_cache.c) */
+/* GUCs (serve_base.c, serve_cache.c) */
 extern bool mr_fold_in;
 extern int	mr_popularity_min_count;
 extern double mr_popularity_damping;
@@ -140,10 +140,18 @@ extern bool MrServePruneRecommend(FunctionCallInfo fcinfo, MrServeModel *m,
 /* serve_cache.c */
 extern void MrServeInit(void);
 extern MrServeModel *MrServeGetModel(text *model_arg);
-extern int32 MrServeItemIndex(const MrServeModel *m, int64 movie_id);
 extern void MrServePopularity(MrServeModel *m);
 extern void MrServeCheckK(int k, const char *argname);
+
+/* serve_base.c: the ground floor (calls no other serve_*.c file) */
+extern void MrServeBaseInit(void);
+extern void MrServeResolveRels(void);
 extern Oid	MrServeRelid(int which);
+extern Oid	MrServeKnownRelid(int which);
+extern uint64 MrServeRelsGeneration(void);
+extern float *MrServeAllocFloats(MemoryContext cxt, Size n);
+extern void MrServeDerive(MrServeModel *m, MemoryContext cxt);
+extern int32 MrServeItemIndex(const MrServeModel *m, int64 movie_id);
 
 /* relations serving opens directly (MrServeRelid) */
 #define MR_REL_RATINGS			0
@@ -154,7 +162,9 @@ extern Oid	MrServeRelid(int which);
 #define MR_REL_RATING_CHANGES	5
 #define MR_REL_RATING_CHANGES_PKEY 6
 #define MR_REL_MOVIES			7
-#define MR_REL_COUNT			8
+#define MR_REL_MODELS			8
+#define MR_REL_ITEM_FACTORS		9
+#define MR_REL_COUNT			10
 
 /* serve_items.c */
 extern int	mr_item_fold_in_min_ratings;
@@ -162,10 +172,6 @@ extern void MrServeItemsInit(void);
 extern void MrServeItemsStale(void);
 extern void MrServeItemsBuild(MrServeModel *m);
 extern void MrServeItemsCheck(MrServeModel *m);
-
-/* serve_cache.c, for serve_items.c */
-extern float *MrServeAllocFloats(MemoryContext cxt, Size n);
-extern void MrServeDerive(MrServeModel *m, MemoryContext cxt);
 
 /*
  * Which versions of a user's change-log row and of the truncate marker a
@@ -207,8 +213,6 @@ extern void MrServeEaseUser(MrServeModel *m, MrServeUser *u, int64 user_id);
 extern void MrServeEaseScore(MrServeModel *m, const int32 *cand, int32 ncand);
 extern float MrServeEaseScoreOne(MrServeModel *m, int32 x);
 extern bool MrServeEaseSimilar(MrServeModel *m, int32 x);
-extern int	MrServeEaseTopK(MrServeModel *m, int64 user_id, int k, float *score,
-							int32 *index);
 extern bool MrServeEaseExplain(MrServeModel *m, const MrServeUser *u, int32 x,
 							   float *contrib);
 

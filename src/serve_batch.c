@@ -21,7 +21,7 @@
  * list until commit, then the new one.
  *
  * An ease model has no user factors: each stored user's list is
- * MrServeEaseTopK (serve_ease.c), the user's current ratings through
+ * ease_topk (below), the user's current ratings through
  * exactly the path, scores and exclusions of recommend(), so the stored
  * lists are recommend()'s lists at the time of the call.
  */
@@ -247,6 +247,29 @@ flush_rows(BatchOut *o)
 	o->n = 0;
 }
 
+/*
+ * An ease model's top k of stored user user_id, as recommend()
+ * computes it (current ratings, popularity without one in B, rated
+ * movies excluded, ties to the smaller movie_id), into score/index;
+ * returns the length of the list.
+ */
+static int
+ease_topk(MrServeModel *m, int64 user_id, int k, float *score, int32 *index)
+{
+	MrServeUser *u = MrServeResolveUser(m, user_id, MR_NEED_IDS);
+	MrTopK		h;
+
+	if (u->path == MR_PATH_POPULARITY)
+		memcpy(m->scratch, m->pop_score, sizeof(float) * m->n_items);
+	else
+		MrServeEaseScore(m, NULL, 0);
+	for (int32 i = 0; i < u->n_known; i++)
+		m->scratch[u->known_idx[i]] = -INFINITY;
+	MrTopKReset(&h, k, score, index);
+	MrTopKScan(&h, m->scratch, NULL, m->n_items);
+	return MrTopKSort(&h);
+}
+
 PG_FUNCTION_INFO_V1(movierec_recommend_all);
 
 /*
@@ -326,7 +349,7 @@ movierec_recommend_all(PG_FUNCTION_ARGS)
 	/* ease: each user's list from the current ratings, as recommend() */
 	for (u0 = 0; m->ease != NULL && u0 < u.n; u0++)
 	{
-		int			n = MrServeEaseTopK(m, u.ids[u0], k, heap_s, heap_i);
+		int			n = ease_topk(m, u.ids[u0], k, heap_s, heap_i);
 
 		CHECK_FOR_INTERRUPTS();
 		for (int i = 0; i < n; i++)

@@ -14,7 +14,8 @@
  *    copy in the panel layout of serve_scan.c's first pass, biases,
  *    row norms for cosine, training counts and means for popularity, and
  *    Q^T Q for implicit fold-in;
- *  - the OIDs of the relations the hot path opens directly.
+ *  (the OIDs of the relations the hot path opens and the arrays derived
+ *  from the items are serve_base.c's).
  *
  * Invalidation.  Statement-level triggers on movierec.models and
  * movierec.item_factors (install/60_serve.sql) call
@@ -56,13 +57,8 @@
 #define MR_SERVE_MAX_MODELS 4
 /* kern_als.c's frequency weighting: factor penalty lambda n_u^0.4 */
 #define MR_ALS_REG_EXPONENT 0.4f
-/* a movie_id -> index table is kept when ids span at most this many ... */
-#define MR_SERVE_DENSE_IDS_MAX (4 * 1024 * 1024)
-/* ... and at most this many times the number of movies */
-#define MR_SERVE_DENSE_IDS_RATIO 32
 #define MR_SERVE_MAX_NAMES 16
 
-bool		mr_fold_in = true;
 int			mr_popularity_min_count = 10;
 double		mr_popularity_damping = 10.0;
 
@@ -80,32 +76,21 @@ static int	n_names = 0;
 static MrServeModel *models[MR_SERVE_MAX_MODELS];	/* most recent first */
 static int	n_models = 0;
 
-static Oid	models_relid = InvalidOid;
-static Oid	item_factors_relid = InvalidOid;
-static Oid	rel_oids[MR_REL_COUNT];
-static bool oids_valid = false;
-
 /* set by the invalidation callback, acted on at the next call */
 static volatile bool models_stale = false;
-static volatile bool oids_stale = false;
 
-/* Relcache invalidation callback: remember what went stale. */
+/*
+ * Relcache invalidation callback: remember what went stale (the OIDs are
+ * serve_base.c's own callback's business).
+ */
 static void
 serve_relcache_cb(Datum arg, Oid relid)
 {
-	int			i;
-
-	if (relid == InvalidOid || relid == models_relid || relid == item_factors_relid)
-	{
+	if (relid == InvalidOid || relid == MrServeKnownRelid(MR_REL_MODELS) ||
+		relid == MrServeKnownRelid(MR_REL_ITEM_FACTORS))
 		models_stale = true;
-		oids_stale = true;
-		return;
-	}
-	for (i = 0; i < MR_REL_COUNT; i++)
-		if (relid == rel_oids[i] && i != MR_REL_RATING_CHANGES_PKEY)
-			oids_stale = true;
 	/* queued by the ratings triggers: ratings of a new movie changed */
-	if (oids_valid && relid == rel_oids[MR_REL_RATING_CHANGES_PKEY])
+	else if (relid == MrServeKnownRelid(MR_REL_RATING_CHANGES_PKEY))
 		MrServeItemsStale();
 }
 
@@ -113,13 +98,7 @@ serve_relcache_cb(Datum arg, Oid relid)
 void
 MrServeInit(void)
 {
-	DefineCustomBoolVariable("movierec.fold_in",
-							 "Fold in users whose ratings changed since training, and new users.",
-							 "When off, such users are served from the stored factors or by popularity.",
-							 &mr_fold_in,
-							 true,
-							 PGC_USERSET, 0,
-							 NULL, NULL, NULL);
+	MrServeBaseInit();
 	DefineCustomIntVariable("movierec.popularity_min_count",
 							"Training ratings a movie needs to appear in the popularity ranking.",
 							NULL,
@@ -161,53 +140,6 @@ serve_reset_models(void)
 	n_models = 0;
 	serve_forget_names();
 	models_stale = false;
-}
-
-/* Look up a relation of the movierec schema, or error. */
-static Oid
-serve_lookup(Oid nsp, const char *relname)
-{
-	Oid			relid = get_relname_relid(relname, nsp);
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation \"movierec.%s\" does not exist", relname),
-				 errhint("Reinstall the extension: DROP EXTENSION movierec; CREATE EXTENSION movierec.")));
-	return relid;
-}
-
-/* Resolve the OIDs the hot path uses, if stale. */
-static void
-serve_resolve_oids(void)
-{
-	Oid			nsp;
-
-	if (oids_valid && !oids_stale)
-		return;
-	oids_stale = false;
-	/* cached rated movies are keyed by change-log row versions */
-	MrServeUserCacheReset();
-	nsp = get_namespace_oid("movierec", false);
-	models_relid = serve_lookup(nsp, "models");
-	item_factors_relid = serve_lookup(nsp, "item_factors");
-	rel_oids[MR_REL_RATINGS] = serve_lookup(nsp, "ratings");
-	rel_oids[MR_REL_RATINGS_PKEY] = serve_lookup(nsp, "ratings_pkey");
-	rel_oids[MR_REL_USER_FACTORS] = serve_lookup(nsp, "user_factors");
-	rel_oids[MR_REL_USER_FACTORS_PKEY] = serve_lookup(nsp, "user_factors_pkey");
-	rel_oids[MR_REL_RECOMMENDATIONS] = serve_lookup(nsp, "recommendations");
-	rel_oids[MR_REL_RATING_CHANGES] = serve_lookup(nsp, "rating_changes");
-	rel_oids[MR_REL_RATING_CHANGES_PKEY] = serve_lookup(nsp, "rating_changes_pkey");
-	rel_oids[MR_REL_MOVIES] = serve_lookup(nsp, "movies");
-	oids_valid = true;
-}
-
-/* OID of one of the relations serving opens directly. */
-Oid
-MrServeRelid(int which)
-{
-	serve_resolve_oids();
-	return rel_oids[which];
 }
 
 /* k (or n) must be in 1..MR_SERVE_MAX_K. */
@@ -299,16 +231,6 @@ param_float(HeapTuple tup, TupleDesc td, int col, float dflt)
 	if (strcmp(s, "false") == 0)
 		return 0.0f;
 	return (float) strtod(s, NULL);
-}
-
-/* Allocate n floats aligned to 64 bytes in cxt (zeroed). */
-float *
-MrServeAllocFloats(MemoryContext cxt, Size n)
-{
-	char	   *raw = MemoryContextAllocExtended(cxt, mul_size(n, sizeof(float)) + 64,
-												 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-
-	return (float *) TYPEALIGN(64, raw);
 }
 
 /* Load one model from the tables into a new cache entry. */
@@ -495,62 +417,6 @@ serve_load_model(int64 model_id)
 }
 
 /*
- * The arrays derived from the served items (int8 panels, candidates,
- * scores, id table, fold-in spec, Q^T Q), in cxt; popularity is redone on
- * its next use.
- */
-void
-MrServeDerive(MrServeModel *m, MemoryContext cxt)
-{
-	uint64		i;
-
-	m->scratch = MrServeAllocFloats(cxt, m->n_items);
-	m->cand = NULL;
-	m->gram = NULL;
-	m->id_index = NULL;
-	if (m->k > 0)
-	{
-		char	   *raw = MemoryContextAllocExtended(cxt, MrPackedBytes(m->n_items, m->k) + 64,
-													 MCXT_ALLOC_HUGE);
-
-		MrPackItems(m->Q, m->n_items, m->k, (void *) TYPEALIGN(64, raw), &m->packed);
-		m->cand = MemoryContextAllocExtended(cxt, mul_size(m->n_items, sizeof(int32)), MCXT_ALLOC_HUGE);
-	}
-	/* dense movie_id -> index table when ids are not too sparse */
-	m->id_base = m->item_ids[0];
-	m->id_span = m->item_ids[m->n_items - 1] - m->id_base + 1;
-	if (m->id_span <= MR_SERVE_DENSE_IDS_MAX &&
-		m->id_span <= (int64) m->n_items * MR_SERVE_DENSE_IDS_RATIO)
-	{
-		m->id_index = MemoryContextAllocExtended(cxt, mul_size(m->id_span, sizeof(int32)),
-												 MCXT_ALLOC_HUGE);
-		memset(m->id_index, 0xFF, sizeof(int32) * m->id_span);
-		for (i = 0; i < (uint64) m->n_items; i++)
-			m->id_index[m->item_ids[i] - m->id_base] = (int32) i;
-	}
-	m->spec.k = m->k;
-	m->spec.Q = m->Q;
-	m->spec.item_bias = m->item_bias;
-	if (m->spec.implicit && m->k > 0)
-	{
-		MrEnsureBlas();
-		m->gram = MrServeAllocFloats(cxt, (Size) m->k * m->k);
-		mr_blas.ssyrk(MrRowMajor, MrLower, MrTrans, m->k, m->n_items, 1.0f,
-					  m->Q, m->k, 0.0f, m->gram, m->k);
-		for (i = 0; i < (uint64) m->k; i++)
-		{
-			uint64		j;
-
-			for (j = i + 1; j < (uint64) m->k; j++)
-				m->gram[i * m->k + j] = m->gram[j * m->k + i];
-		}
-		m->spec.gram = m->gram;
-	}
-	m->pop_score = NULL;
-	m->pop_min_count = -1;
-}
-
-/*
  * The model a serving call uses (see serve_resolve_name), loading it into
  * the cache if needed.  model_arg may be NULL (SQL null).
  */
@@ -578,7 +444,7 @@ MrServeGetModel(text *model_arg)
 		MrStatsNoteCacheInvalidation(n_models);
 		serve_reset_models();
 	}
-	serve_resolve_oids();
+	MrServeResolveRels();
 	MrEnsureBlas();
 
 	/* names resolved under an older registry than this call sees: again */
@@ -587,13 +453,13 @@ MrServeGetModel(text *model_arg)
 
 	/* the cache may have been filled under another role: check every call */
 	{
-		AclResult	acl = pg_class_aclcheck(models_relid, GetUserId(), ACL_SELECT);
+		AclResult	acl = pg_class_aclcheck(MrServeRelid(MR_REL_MODELS), GetUserId(), ACL_SELECT);
 
 		if (acl == ACLCHECK_OK)
-			acl = pg_class_aclcheck(item_factors_relid, GetUserId(), ACL_SELECT);
+			acl = pg_class_aclcheck(MrServeRelid(MR_REL_ITEM_FACTORS), GetUserId(), ACL_SELECT);
 		if (acl != ACLCHECK_OK)
 			aclcheck_error(acl, OBJECT_TABLE,
-						   pg_class_aclcheck(models_relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK
+						   pg_class_aclcheck(MrServeRelid(MR_REL_MODELS), GetUserId(), ACL_SELECT) != ACLCHECK_OK
 						   ? "models" : "item_factors");
 	}
 
@@ -684,20 +550,6 @@ MrServePopularity(MrServeModel *m)
 	}
 	m->pop_min_count = mr_popularity_min_count;
 	m->pop_damping = mr_popularity_damping;
-}
-
-/* Dense index of a movie (table lookup, or binary search), or -1. */
-int32
-MrServeItemIndex(const MrServeModel *m, int64 movie_id)
-{
-	if (m->id_index != NULL)
-	{
-		uint64		off = (uint64) (movie_id - m->id_base);
-
-		return off < (uint64) m->id_span ? m->id_index[off] : -1;
-	}
-
-	return MrFindId(m->item_ids, m->n_items, movie_id);
 }
 
 PG_FUNCTION_INFO_V1(movierec_serve_invalidate);

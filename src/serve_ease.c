@@ -221,29 +221,6 @@ MrServeEaseScore(MrServeModel *m, const int32 *cand, int32 ncand)
 	}
 }
 
-/*
- * recommend_all() hook: the top k of stored user user_id, as recommend()
- * computes it (current ratings, popularity without one in B, rated
- * movies excluded, ties to the smaller movie_id), into score/index;
- * returns the length of the list.
- */
-int
-MrServeEaseTopK(MrServeModel *m, int64 user_id, int k, float *score, int32 *index)
-{
-	MrServeUser *u = MrServeResolveUser(m, user_id, MR_NEED_IDS);
-	MrTopK		h;
-
-	if (u->path == MR_PATH_POPULARITY)
-		memcpy(m->scratch, m->pop_score, sizeof(float) * m->n_items);
-	else
-		MrServeEaseScore(m, NULL, 0);
-	for (int32 i = 0; i < u->n_known; i++)
-		m->scratch[u->known_idx[i]] = -INFINITY;
-	MrTopKReset(&h, k, score, index);
-	MrTopKScan(&h, m->scratch, NULL, m->n_items);
-	return MrTopKSort(&h);
-}
-
 /* predict() hook: the score of item x for the current user (NaN if not in B). */
 float
 MrServeEaseScoreOne(MrServeModel *m, int32 x)

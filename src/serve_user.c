@@ -234,7 +234,7 @@ read_ratings(int64 user_id, bool values)
 static RatedEntry *read_rated_ids_store(int64 user_id, const MrChangeKey *key);
 static void map_known(MrServeModel *m);
 
-/* Drop the cache of rated movies (also when serving's relations change). */
+/* Drop the cache of rated movies. */
 void
 MrServeUserCacheReset(void)
 {
@@ -246,13 +246,32 @@ MrServeUserCacheReset(void)
 }
 
 /*
+ * Drop it also when serving's relations were looked up again
+ * (serve_base.c): its keys are change-log row versions of the old ones.
+ */
+static void
+user_cache_check(void)
+{
+	static uint64 seen = 0;
+
+	if (MrServeRelsGeneration() != seen)
+	{
+		MrServeUserCacheReset();
+		seen = MrServeRelsGeneration();
+	}
+}
+
+/*
  * The user's rated movie ids: from the cache when the change log shows
  * the same versions as when they were cached, else read and cached.
  */
 static void
 read_rated_ids(MrServeModel *m, int64 user_id, const MrChangeKey *key)
 {
-	RatedEntry *e = rated_cache ? hash_search(rated_cache, &user_id, HASH_FIND, NULL) : NULL;
+	RatedEntry *e;
+
+	user_cache_check();
+	e = rated_cache ? hash_search(rated_cache, &user_id, HASH_FIND, NULL) : NULL;
 
 	if (e != NULL && memcmp(&e->key, key, sizeof(MrChangeKey)) == 0)
 	{
@@ -345,8 +364,11 @@ read_rated_ids_store(int64 user_id, const MrChangeKey *key)
 static bool
 fold_cache_get(MrServeModel *m, int64 user_id, const MrChangeKey *key)
 {
-	RatedEntry *e = rated_cache ? hash_search(rated_cache, &user_id, HASH_FIND, NULL) : NULL;
+	RatedEntry *e;
 	int32		i;
+
+	user_cache_check();
+	e = rated_cache ? hash_search(rated_cache, &user_id, HASH_FIND, NULL) : NULL;
 
 	if (e == NULL || memcmp(&e->key, key, sizeof(MrChangeKey)) != 0 ||
 		e->fold_version != m->served_version || e->served_version != m->served_version)
