@@ -73,6 +73,16 @@ MrBound(float e, float w, float a)
 #define MR_NO_CONTRACT
 #endif
 
+/* Rows rescored per MrScoreExactRows call by the scans (stack buffers). */
+#define MR_RESCORE_CHUNK 64
+
+/*
+ * out[j] = MrScoreExact of row idx[j] of Q (bias[idx[j]], or 0 if bias is
+ * NULL) for j < n: the same bits, several rows at a time (serve_scan.c).
+ */
+extern void MrScoreExactRows(const float *Q, int k, const float *p, const float *bias,
+							 const int32_t *idx, int32_t n, float *out);
+
 /* Quantize p (k factors) for the integer pass (serve_scan.c). */
 extern void MrQuantizeQuery(const float *p, int k, MrQuery *q);
 
@@ -106,6 +116,8 @@ extern void MrLowerAvx2(const float *approx, const float *w, float e,
 extern int32_t MrUpperAvx2(const float *approx, const float *w, float e,
 						   float tau, int32_t n, int32_t *cand);
 extern float MrScoreExactFma(const float *q, int k, const float *p, float bias);
+extern void MrScoreExactRowsFma(const float *Q, int k, const float *p, const float *bias,
+								const int32_t *idx, int32_t n, float *out);
 #endif
 
 #if defined(__aarch64__)

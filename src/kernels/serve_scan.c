@@ -281,6 +281,24 @@ MrScoreExact(const float *q, int k, const float *p, float bias)
 	return acc + bias;
 }
 
+/* Exact scores of the rows idx[0..n) (see scan_variants.h). */
+void
+MrScoreExactRows(const float *Q, int k, const float *p, const float *bias,
+				 const int32_t *idx, int32_t n, float *out)
+{
+	int32_t		j;
+
+#ifdef MR_SCAN_X86
+	if (MrSimdHaveFma())
+	{
+		MrScoreExactRowsFma(Q, k, p, bias, idx, n, out);
+		return;
+	}
+#endif
+	for (j = 0; j < n; j++)
+		out[j] = MrScoreExact(Q + (size_t) idx[j] * k, k, p, bias ? bias[idx[j]] : 0.0f);
+}
+
 /*
  * The k-th largest lower bound a_i - e_i over all items (-INFINITY when
  * fewer than k are finite).  Offering every item to a heap in index order
@@ -390,9 +408,16 @@ MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 
 	/* candidates: upper bound reaches tau; rescore them exactly */
 	m = upper(approx, in->weight, e, tau, in->n, cand);
-	for (j = 0; j < m; j++)
-		approx[cand[j]] = MrScoreExact(in->Q + (size_t) cand[j] * in->k, in->k, in->p,
-									   in->bias ? in->bias[cand[j]] : 0.0f);
+	for (j = 0; j < m; j += MR_RESCORE_CHUNK)
+	{
+		float		sc[MR_RESCORE_CHUNK];
+		int32_t		c = (m - j < MR_RESCORE_CHUNK) ? m - j : MR_RESCORE_CHUNK,
+					t;
+
+		MrScoreExactRows(in->Q, in->k, in->p, in->bias, cand + j, c, sc);
+		for (t = 0; t < c; t++)
+			approx[cand[j + t]] = sc[t];
+	}
 	MrTopKReset(&h, k, out_score, out_index);
 	MrTopKScan(&h, approx, cand, m);
 	if (in->n_rescored)

@@ -295,11 +295,18 @@ MrPruneTopK(const MrPrune *ix, const float *Q, const float *bias,
 	/* candidates among the items seen; rescore exactly by item index */
 	m = upper(ix->y, w, e, tau, seen, ix->cand);
 	MrTopKReset(&h, k, out_score, out_index);
-	for (j = 0; j < m; j++)
+	for (j = 0; j < m; j += MR_RESCORE_CHUNK)
 	{
-		int32_t		x = ix->perm[ix->cand[j]];
+		int32_t		c = (m - j < MR_RESCORE_CHUNK) ? m - j : MR_RESCORE_CHUNK,
+					t;
+		int32_t		rows[MR_RESCORE_CHUNK];
+		float		sc[MR_RESCORE_CHUNK];
 
-		MrTopKPush(&h, MrScoreExact(Q + (size_t) x * ix->k, ix->k, p, bias ? bias[x] : 0.0f), x);
+		for (t = 0; t < c; t++)
+			rows[t] = ix->perm[ix->cand[j + t]];
+		MrScoreExactRows(Q, ix->k, p, bias, rows, c, sc);
+		for (t = 0; t < c; t++)
+			MrTopKPush(&h, sc[t], rows[t]);
 	}
 	if (n_visited)
 		*n_visited = seen;

@@ -390,4 +390,45 @@ MrScoreExactFma(const float *q, int k, const float *p, float bias)
 	return acc + bias;
 }
 
+/*
+ * out[j] = bias[idx[j]] + Q[idx[j]] . p for j < n, four rows at a time:
+ * each row's chain of fused multiply-adds in factor order is the one of
+ * MrScoreExactFma (same bits), and four independent chains hide the
+ * instruction's latency.
+ */
+__attribute__((target("fma")))
+void
+MrScoreExactRowsFma(const float *Q, int k, const float *p, const float *bias,
+					const int32_t *idx, int32_t n, float *out)
+{
+	int32_t		j = 0;
+
+	for (; j + 4 <= n; j += 4)
+	{
+		const float *q0 = Q + (size_t) idx[j] * k,
+				   *q1 = Q + (size_t) idx[j + 1] * k,
+				   *q2 = Q + (size_t) idx[j + 2] * k,
+				   *q3 = Q + (size_t) idx[j + 3] * k;
+		float		a0 = 0.0f,
+					a1 = 0.0f,
+					a2 = 0.0f,
+					a3 = 0.0f;
+		int			f;
+
+		for (f = 0; f < k; f++)
+		{
+			a0 = __builtin_fmaf(q0[f], p[f], a0);
+			a1 = __builtin_fmaf(q1[f], p[f], a1);
+			a2 = __builtin_fmaf(q2[f], p[f], a2);
+			a3 = __builtin_fmaf(q3[f], p[f], a3);
+		}
+		out[j] = a0 + (bias ? bias[idx[j]] : 0.0f);
+		out[j + 1] = a1 + (bias ? bias[idx[j + 1]] : 0.0f);
+		out[j + 2] = a2 + (bias ? bias[idx[j + 2]] : 0.0f);
+		out[j + 3] = a3 + (bias ? bias[idx[j + 3]] : 0.0f);
+	}
+	for (; j < n; j++)
+		out[j] = MrScoreExactFma(Q + (size_t) idx[j] * k, k, p, bias ? bias[idx[j]] : 0.0f);
+}
+
 #endif							/* x86-64 */
