@@ -53,6 +53,7 @@ tap_ok "the token's claims are role, sub and exp" \
 tap_is "a wrong password is 401" "$(http POST /rpc/login "${J[@]}" -d '{"username": "u1", "password": "nope-nope"}')" 401
 tap_ok "  with a JSON error" is_json_error
 tap_is "an unknown user is 401" "$(http POST /rpc/login "${J[@]}" -d '{"username": "nobody", "password": "password-1"}')" 401
+tap_ok "  with a JSON error" is_json_error
 
 # --- recommendations -----------------------------------------------------------
 tap_is "GET /rpc/recommend (own user_id) is 200" "$(http GET '/rpc/recommend?user_id=1&k=5' "${A1[@]}")" 200
@@ -168,12 +169,15 @@ before=$(ratings_digest)
 tap_is "404: an unknown movie (similar_movies)" "$(http GET '/rpc/similar_movies?movie_id=999999' "${A1[@]}")" 404
 tap_ok "  with movierec's message and hint" jqt '(.message | test("movie 999999 is not in model")) and (.hint | length > 0)' "$HTTP_BODY"
 tap_is "404: an unknown movie (rate)" "$(http POST /rpc/rate "${A1[@]}" "${J[@]}" -d '{"movie_id": 999999, "rating": 4}')" 404
+tap_ok "  with movierec's message and hint" jqt '.code == "MR404" and .message == "movie 999999 does not exist" and (.hint | test("GET /movies"))' "$HTTP_BODY"
 tap_is "404: an unknown model (promote)" "$(http POST /rpc/promote "${AA[@]}" "${J[@]}" -d '{"model_id": 424242}')" 404
 tap_ok "  with movierec's message" jqt '.message == "model 424242 does not exist"' "$HTTP_BODY"
 tap_is "404: an unknown model (rollback)" "$(http POST /rpc/rollback "${AA[@]}" "${J[@]}" -d '{"model_name": "nope"}')" 404
+tap_ok "  with a JSON error" jqt '.code == "MR404" and (.message | test("nope"))' "$HTTP_BODY"
 tap_is "400: bad k" "$(http GET '/rpc/recommend?user_id=1&k=0' "${A1[@]}")" 400
 tap_ok "  with movierec's message and hint" jqt '.code == "22023" and (.message | test("k must be between 1 and")) and (.hint | test("k => 10"))' "$HTTP_BODY"
 tap_is "400: a NaN rating" "$(http POST /rpc/rate "${A1[@]}" "${J[@]}" -d '{"movie_id": 1, "rating": "NaN"}')" 400
+tap_ok "  with movierec's message" jqt '.code == "22023" and (.message | test("NaN"))' "$HTTP_BODY"
 tap_is "400: an out-of-scale rating" "$(http POST /rpc/rate "${A1[@]}" "${J[@]}" -d '{"movie_id": 1, "rating": 5.5}')" 400
 tap_ok "  with movierec's message and hint" jqt '(.message | test("between 0.5 and 5")) and (.hint | length > 0)' "$HTTP_BODY"
 tap_is "400: malformed JSON" "$(http POST /rpc/rate "${A1[@]}" "${J[@]}" -d '{"movie_id": 1, "rat')" 400
@@ -181,6 +185,9 @@ tap_ok "  with a JSON error" is_json_error
 tap_is "405: a write on GET" "$(http GET '/rpc/rate?movie_id=1&rating=4' "${A1[@]}")" 405
 tap_ok "  with a JSON error" is_json_error
 tap_is "405: POST /rpc/train_async on GET" "$(http GET '/rpc/train_async?model_name=x' "${AA[@]}")" 405
+tap_ok "  with a JSON error" jqt '.code == "25006"' "$HTTP_BODY"
+tap_is "405: GET /rpc/promote (a write) as web_admin" \
+  "$(http GET '/rpc/promote?model_id=1' "${AA[@]}")" 405
 tap_ok "the failed writes changed nothing" eq "$(ratings_digest)" "$before"
 tap_ok "  and queued no job, changed no model" eq "$(sql "SELECT count(*) FROM movierec.jobs WHERE model_name = 'x'"):$(sql "SELECT model_id FROM movierec.models WHERE stage = 'production'")" 0:1
 
@@ -192,7 +199,12 @@ tap_ok "  with a JSON error naming the function" jqt '.code == "PGRST202" and (.
 tap_is "huge k is 400" "$(http GET '/rpc/recommend?user_id=1&k=100000000' "${A1[@]}")" 400
 tap_ok "  with a JSON error" is_json_error
 tap_is "k beyond int is 400" "$(http GET '/rpc/recommend?user_id=1&k=99999999999999' "${A1[@]}")" 400
+tap_ok "  with a JSON error" jqt '.code == "22003"' "$HTTP_BODY"
 tap_is "a non-integer user_id is 400" "$(http GET '/rpc/recommend?user_id=1.5' "${A1[@]}")" 400
+tap_ok "  with a JSON error" jqt '.code == "22P02"' "$HTTP_BODY"
+tap_is "a non-numeric user_id is 400" "$(http GET '/rpc/recommend?user_id=abc' "${A1[@]}")" 400
+tap_ok "  with a JSON error" jqt '.code == "22P02"' "$HTTP_BODY"
+tap_is "an empty user_id is 400" "$(http GET '/rpc/recommend?user_id=' "${A1[@]}")" 400
 tap_ok "  with a JSON error" is_json_error
 tap_is "SQL in a parameter is 400" "$(http GET "/rpc/recommend?user_id=1%3BDROP%20TABLE%20movierec.ratings" "${A1[@]}")" 400
 tap_ok "  with a JSON error" is_json_error
