@@ -239,6 +239,11 @@ st=$(http POST /rpc/rate "${A1[@]}" "${J[@]}" --data-binary "@$T/big.json")
 tap_ok "a 10 MB body with an unknown key is 404 (PostgREST finds no such function, before any SQL) ($st)" eq "$st" 404
 tap_ok "  with a JSON error" jqt '.code == "PGRST202"' "$HTTP_BODY"
 tap_ok "the 10 MB bodies changed nothing" eq "$(ratings_digest)" "$before"
+pad "$T/big.json" 2000000 '{"movie_id": 1, "rating": 4' '}'
+tap_is "a chunked body (no Content-Length) is 411" \
+  "$(http POST /rpc/rate "${A1[@]}" "${J[@]}" -H 'Transfer-Encoding: chunked' --data-binary "@$T/big.json")" 411
+tap_ok "  with a JSON error" jqt '.code == "MR411" and (.hint | test("Content-Length"))' "$HTTP_BODY"
+tap_is "a 2 MB body on a GET is 413 too" "$(http GET '/rpc/recommend?user_id=1&k=1' "${A1[@]}" -X GET --data-binary "@$T/big.json")" 413
 pad "$T/big.json" $((max + 1)) '{"movie_id": 1, "rating": 4' '}'
 tap_is "a body one byte above the limit is 413" "$(http POST /rpc/rate "${A1[@]}" "${J[@]}" --data-binary "@$T/big.json")" 413
 tap_ok "  and changes nothing" eq "$(ratings_digest)" "$before"
