@@ -235,13 +235,29 @@ COMMENT ON FUNCTION movierec.create_account(text, text, bigint, text) IS
 REVOKE EXECUTE ON FUNCTION movierec.create_account(text, text, bigint, text) FROM PUBLIC;
 
 ------------------------------------------------------------------------------
--- PostgREST's db-pre-request: the rate limit (429 with Retry-After).
+-- PostgREST's db-pre-request: the rate limit (429 with Retry-After) and the
+-- body size limit (413).
 ------------------------------------------------------------------------------
 
+-- The largest request body the API takes, in bytes (1 MiB).  PostgREST 12
+-- has no setting for it, so the pre-request reads the Content-Length header
+-- and answers 413 above it, before the request's SQL runs (PostgREST has
+-- read and parsed the body by then).  A chunked body, whose size is not
+-- known there, gets 411.
+CREATE FUNCTION movierec._api_max_body_bytes() RETURNS bigint LANGUAGE sql IMMUTABLE
+    PARALLEL SAFE AS 'SELECT 1048576::bigint';
+COMMENT ON FUNCTION movierec._api_max_body_bytes() IS
+    'The largest HTTP request body the API takes (Content-Length, bytes); larger ones get 413 from movierec.api_pre_request().';
+
+-- One plpgsql call per request: the C limiter, then the body size.  The
+-- request's token is taken first, so that a client sending huge bodies is
+-- rate-limited too.
 CREATE FUNCTION movierec.api_pre_request() RETURNS void LANGUAGE plpgsql VOLATILE AS
 $$
 DECLARE
     wait float8 := movierec.rate_limit_take(current_user, coalesce(movierec._api_sub(), 0));
+    hdrs text;
+    len text;
 BEGIN
     IF wait > 0 THEN
         PERFORM movierec._api_error(429, 'MR429',
@@ -249,10 +265,29 @@ BEGIN
             format('Retry in %s s; limits are in movierec.rate_limits.', ceil(wait)),
             jsonb_build_object('Retry-After', ceil(wait)::int::text));
     END IF;
+    -- PostgREST puts the headers, lower-cased, in request.headers (JSON)
+    hdrs := nullif(pg_catalog.current_setting('request.headers', true), '');
+    len := hdrs::json ->> 'content-length';
+    IF len IS NOT NULL AND len ~ '^[0-9]+$'
+       AND (length(len) > 18 OR len::bigint > movierec._api_max_body_bytes()) THEN
+        PERFORM movierec._api_error(413, 'MR413',
+            format('the request body of %s bytes is larger than the API''s limit', len),
+            format('Send at most %s bytes (movierec._api_max_body_bytes()); a rating is {"movie_id", "rating"}.',
+                   movierec._api_max_body_bytes()));
+    END IF;
+    -- a chunked body has no Content-Length, so its size is unknown here:
+    -- 411 Length Required (the strpos() spares the usual request a parse)
+    IF len IS NULL AND pg_catalog.strpos(hdrs, '"transfer-encoding"') > 0
+       AND hdrs::json ->> 'transfer-encoding' IS NOT NULL THEN
+        PERFORM movierec._api_error(411, 'MR411',
+            'a request body must have a Content-Length',
+            format('Send the body with a Content-Length header (not chunked), at most %s bytes.',
+                   movierec._api_max_body_bytes()));
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION movierec.api_pre_request() IS
-    'PostgREST db-pre-request: takes a token from the caller''s bucket, or answers 429 with Retry-After.';
+    'PostgREST db-pre-request: takes a token from the caller''s bucket, or answers 429 with Retry-After; answers 413 to a body above movierec._api_max_body_bytes(), 411 to a chunked one.';
 
 ------------------------------------------------------------------------------
 -- The schema api.

@@ -43,7 +43,10 @@ SELECT movierec.create_account('demo-admin', 'movierec-admin', $USER_ID, 'web_ad
 SQL
 SECRET=$("${PSQL[@]}" -c 'SELECT movierec.jwt_secret()')
 
-GHCRTS=${GHCRTS:--N1} PGRST_DB_URI="postgres://movierec_authenticator@127.0.0.1:$PGPORT/$PGDATABASE" \
+# the GHC runtime options: the "#! GHCRTS=" line of postgrest/postgrest.conf
+# (and the cluster's Unix socket: less CPU per request than loopback TCP)
+GHCRTS=${GHCRTS:-$(sed -n 's/^#! GHCRTS=//p' "$ROOT/postgrest/postgrest.conf")} \
+PGRST_DB_URI="postgres://movierec_authenticator@/$PGDATABASE?host=$PGHOST&port=$PGPORT" \
 PGRST_SERVER_PORT=$PORT PGRST_ADMIN_SERVER_PORT=$APORT PGRST_JWT_SECRET=$SECRET \
   nohup "$BIN" "$ROOT/postgrest/postgrest.conf" >"$LOG" 2>&1 &
 echo $! > "$PIDFILE"

@@ -60,6 +60,11 @@ tap_ok "  and a JSON body with movierec's message and hint" \
   jqt '.code == "MR429" and (.message | test("rate limit of role web_user")) and (.hint | test("Retry in"))' "$HTTP_BODY"
 tap_is "another user has a bucket of their own" "$(http GET '/rpc/recommend?user_id=2&k=3' "${A2[@]}")" 200
 tap_is "a different endpoint shares the user's bucket" "$(http GET '/ratings' "${A1[@]}")" 429
+digest() { sql "SELECT count(*) || ':' || coalesce(sum(hashtext(user_id || ',' || movie_id || ',' || rating)), 0) FROM movierec.ratings"; }
+before=$(digest)
+tap_is "a write over the limit is 429" \
+  "$(http POST /rpc/rate "${A1[@]}" -H 'Content-Type: application/json' -d '{"movie_id": 1, "rating": 0.5}')" 429
+tap_ok "  and changes nothing" eq "$(digest)" "$before"
 sleep 2.2
 tap_is "after the refill a request passes" "$(http GET '/rpc/recommend?user_id=1&k=3' "${A1[@]}")" 200
 tap_is "  and the next is 429 again (one token in 2 s)" "$(http GET '/rpc/recommend?user_id=1&k=3' "${A1[@]}")" 429

@@ -182,6 +182,14 @@ if exists("postgrest/postgrest.conf"):
                 envs |= {e["name"][6:] for e in c["env"] if e["name"].startswith("PGRST_")}
     unknown = {e for e in envs if e not in documented and e.lower().replace("_", "-") not in keys_conf}
     ok("every PGRST_* variable the manifests set is a setting of postgrest.conf or one it documents", not unknown, sorted(unknown))
+    rts = re.search(r"^#! GHCRTS=(.*)$", conf, re.M)
+    rts_set = {s["environment"].get("GHCRTS") for s in (svc["postgrest"], svc["postgrest-standby"])}
+    for d in k8s.values():
+        if d["kind"] == "Deployment":
+            for c in d["spec"]["template"]["spec"]["containers"]:
+                rts_set |= {e.get("value") for e in c["env"] if e["name"] == "GHCRTS"}
+    if rts:
+        ok("every PostgREST the manifests start has postgrest.conf's GHC runtime options", rts_set == {rts[1]}, sorted(map(str, rts_set)))
     ok("compose's PostgREST ports are postgrest.conf's documented 3000 / 3001",
        (svc["postgrest"]["environment"]["PGRST_SERVER_PORT"], svc["postgrest"]["environment"]["PGRST_ADMIN_SERVER_PORT"]) == ("3000", "3001")
        and re.search(r"PGRST_SERVER_PORT\s+3000", conf) and re.search(r"PGRST_ADMIN_SERVER_PORT\s+3001", conf))
