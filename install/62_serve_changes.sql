@@ -18,23 +18,30 @@ CREATE TABLE movierec.rating_changes (
 COMMENT ON TABLE movierec.rating_changes IS
     'Last transaction that changed each user''s ratings (0 = a truncate); written by triggers on movierec.ratings.';
 
--- On ALTER EXTENSION UPDATE from 0.1, the ratings may have changed since
--- the existing models were trained, unlogged: mark every user changed for
--- them (a truncate marker; models trained from now on see it).  On CREATE
--- EXTENSION there is no model, and no marker.
+-- On ALTER EXTENSION UPDATE from 0.1, the log begins now, and the
+-- ratings may have changed, unlogged, since the existing models were
+-- trained.  Record when it began (user -1: no user has that id), so that
+-- serving applies to models older than that 0.1's rule as well: a rating
+-- with rated_at after the model, or without rated_at, counts as a change
+-- (src/serve_upgrade.c).  Unchanged users are then served as 0.1 served
+-- them.  On CREATE EXTENSION there is no model, and no marker.
 INSERT INTO movierec.rating_changes (user_id, xid, changed_at)
-SELECT 0, pg_catalog.pg_current_xact_id(), pg_catalog.now()
+SELECT -1, pg_catalog.pg_current_xact_id(), pg_catalog.now()
  WHERE EXISTS (SELECT 1 FROM movierec.models);
 
--- The transaction snapshot a model read its ratings under, and the
+-- The transaction snapshot a model read its ratings under, the
 -- snapshots row's own xmin/cmin (a model trained in the caller's own
--- transaction).  movierec.snapshots needs no grant to serving roles.
+-- transaction), and when the log began if the database was updated from
+-- 0.1 (NULL otherwise).  No row for no model; NULL snap for a model
+-- without a snapshot.  movierec.snapshots and the log need no grant to
+-- serving roles.
 CREATE FUNCTION movierec._serve_model_snapshot(model_id bigint)
-    RETURNS TABLE (snap text, row_xmin text, row_cmin text)
+    RETURNS TABLE (snap text, row_xmin text, row_cmin text, log_began timestamptz)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
-    SELECT s.txid_snapshot::text, s.xmin::text, s.cmin::text
-      FROM movierec.models m JOIN movierec.snapshots s ON s.snapshot_id = m.snapshot_id
+    SELECT s.txid_snapshot::text, s.xmin::text, s.cmin::text,
+           (SELECT c.changed_at FROM movierec.rating_changes c WHERE c.user_id = -1)
+      FROM movierec.models m LEFT JOIN movierec.snapshots s ON s.snapshot_id = m.snapshot_id
      WHERE m.model_id = $1
 $$;
 

@@ -103,6 +103,7 @@ typedef struct MrServeModel
 	uint64	   *snap_xip;
 	TransactionId snap_row_xmin;	/* the snapshots row: written by the training */
 	CommandId	snap_row_cid;
+	bool		pre_log;		/* trained before the change log began (under 0.1): serve_upgrade.c */
 } MrServeModel;
 
 /* How a user is served. */
@@ -188,6 +189,9 @@ typedef struct MrChangeKey
 /* serve_changes.c */
 extern void MrServeChangesLoad(MrServeModel *m);
 extern bool MrServeUserChanged(const MrServeModel *m, int64 user_id, MrChangeKey *key);
+
+/* serve_upgrade.c */
+extern bool MrServeRatedSince(const MrServeModel *m, int64 user_id);
 
 /* serve_user.c, for serve_cache.c */
 extern void MrServeUserCacheReset(void);

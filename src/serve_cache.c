@@ -482,7 +482,13 @@ MrServeGetModel(text *model_arg)
 				pfree(names[n_names - 1].key);
 			n_names--;
 		}
-		memmove(&names[1], &names[0], sizeof(ResolvedName) * n_names);
+		/*
+		 * Shift by a loop, not memmove: with _FORTIFY_SOURCE (Debian's
+		 * CPPFLAGS) glibc's __memmove_chk is the same code as
+		 * __memcpy_chk, and valgrind reports an overlapping memcpy.
+		 */
+		for (i = n_names; i > 0; i--)
+			names[i] = names[i - 1];
 		names[0].is_null = (key == NULL);
 		names[0].key = key ? MemoryContextStrdup(serve_cxt, key) : NULL;
 		names[0].model_id = model_id;
@@ -497,7 +503,8 @@ MrServeGetModel(text *model_arg)
 			m = models[i];
 			if (i > 0)
 			{
-				memmove(&models[1], &models[0], sizeof(MrServeModel *) * i);
+				for (int j = i; j > 0; j--)	/* not memmove: see above */
+					models[j] = models[j - 1];
 				models[0] = m;
 			}
 			MrServeItemsCheck(m);
@@ -513,7 +520,8 @@ MrServeGetModel(text *model_arg)
 		MemoryContextDelete(models[n_models - 1]->cxt);
 		n_models--;
 	}
-	memmove(&models[1], &models[0], sizeof(MrServeModel *) * n_models);
+	for (i = n_models; i > 0; i--)	/* not memmove: see above */
+		models[i] = models[i - 1];
 	models[0] = m;
 	n_models++;
 	MrServePopularity(m);

@@ -29,7 +29,12 @@
  *    cluster) falls back to time: a change counts when its writer started
  *    after the model's created_at.  That misses a change begun before the
  *    training and committed after its read, which the snapshot catches;
- *    retraining gives every model a snapshot of its own cluster.
+ *    retraining gives every model a snapshot of its own cluster;
+ *  - a model trained before the log began (under 0.1, before ALTER
+ *    EXTENSION UPDATE wrote the log-start marker, user -1) also counts,
+ *    as 0.1 did, a rating with rated_at after the model's created_at, or
+ *    none (serve_upgrade.c): the log cannot know the changes made before
+ *    it existed.
  *
  * Cost per call: two index probes of rating_changes_pkey (the user and
  * the truncate marker), under the statement's snapshot.  The versions of
@@ -108,7 +113,8 @@ parse_snapshot(MrServeModel *m, const char *s)
 
 /*
  * Read the snapshot model m was trained under (inside the caller's SPI
- * connection).  Without one, only the time rule applies.
+ * connection).  Without one, only the time rule applies.  Also whether m
+ * is older than the log itself (pre_log).
  */
 void
 MrServeChangesLoad(MrServeModel *m)
@@ -118,7 +124,8 @@ MrServeChangesLoad(MrServeModel *m)
 	int			rc;
 
 	m->snap_valid = false;
-	rc = SPI_execute_with_args("SELECT snap, row_xmin, row_cmin FROM movierec._serve_model_snapshot($1)",
+	m->pre_log = false;
+	rc = SPI_execute_with_args("SELECT snap, row_xmin, row_cmin, log_began FROM movierec._serve_model_snapshot($1)",
 							   1, &argtype, &arg, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
@@ -129,6 +136,11 @@ MrServeChangesLoad(MrServeModel *m)
 		char	   *snap = SPI_getvalue(tup, td, 1);
 		char	   *xmin = SPI_getvalue(tup, td, 2);
 		char	   *cmin = SPI_getvalue(tup, td, 3);
+		bool		isnull;
+		Datum		began = SPI_getbinval(tup, td, 4, &isnull);
+
+		/* a model older than the log (ALTER EXTENSION UPDATE from 0.1): serve_upgrade.c */
+		m->pre_log = !isnull && m->trained_at < DatumGetTimestampTz(began);
 
 		if (snap && xmin && cmin && parse_snapshot(m, snap))
 		{

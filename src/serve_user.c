@@ -571,6 +571,8 @@ MrServeResolveUser(MrServeModel *m, int64 user_id, MrServeNeed need)
 	}
 	user.in_model = read_user_factors(m, user_id);
 	changed = user.in_model && MrServeUserChanged(m, user_id, &key);
+	if (user.in_model && !changed && m->pre_log)
+		changed = MrServeRatedSince(m, user_id);	/* a model trained under 0.1 */
 
 	if (user.in_model && !(mr_fold_in && changed))
 	{

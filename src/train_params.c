@@ -2,19 +2,19 @@
  * train_params.c: validate a params jsonb against the algorithm and
  * resolve it to MrTrainParams.
  *
- * Design.  One table lists every key: its type (integer, number or
- * boolean), its valid range, and the algorithms that use it.  A call
- * starts from the kernels' defaults (MrDefaultParams, mf_defaults.h),
- * applies movierec.train_threads, and then overrides with the keys the
- * caller gave; a key the algorithm does not use, a value of the wrong
- * type or out of range is an error that names the key, the range and the
- * default.  The resolved params are written back as jsonb with every key
- * of the algorithm, so that a stored model says exactly how it was
- * trained and the jsonb can be passed to train() again.
+ * Design.  The rules (every key, its type, its valid range and the
+ * algorithms that use it) and their checking are plain C in
+ * src/kernels/params_check.c, fuzzed by test/fuzz/params.c; this file is
+ * the glue.  A call starts from the kernels' defaults (MrDefaultParams,
+ * mf_defaults.h), applies movierec.train_threads, and then has the kernel
+ * override them with the keys the caller gave (the jsonb as text); a key
+ * the algorithm does not use, a value of the wrong type or out of range
+ * is an error that names the key, the range and the default.  The
+ * resolved params are written back as jsonb with every key of the
+ * algorithm, so that a stored model says exactly how it was trained and
+ * the jsonb can be passed to train() again.
  */
 #include "postgres.h"
-
-#include <math.h>
 
 #include "common/shortest_dec.h"
 #include "fmgr.h"
@@ -24,83 +24,8 @@
 #include "utils/numeric.h"
 
 #include "mf_defaults.h"
+#include "params_check.h"
 #include "train.h"
-
-/* algorithm bits */
-#define A_POP	0x01
-#define A_BASE	0x02
-#define A_ALS	0x04
-#define A_SVD	0x08
-#define A_IALS	0x10
-#define A_EASE	0x20
-#define A_ALL	0x3f
-#define A_BAYES	0x40			/* not in mr_algorithms: see MrAlgorithmBit */
-
-static const char *const mr_algorithms[] = {"popularity", "baseline", "als", "svd", "ials", "ease"};
-
-typedef enum MrParamType
-{
-	MR_P_INT,
-	MR_P_NUM,
-	MR_P_BOOL
-} MrParamType;
-
-typedef struct MrParamDef
-{
-	const char *key;
-	MrParamType type;
-	double		min;
-	double		max;
-	bool		min_exclusive;	/* valid range is (min, max] */
-	int			algorithms;		/* A_* bits */
-	size_t		offset;			/* in MrTrainParams */
-} MrParamDef;
-
-#define OFF(f) offsetof(MrTrainParams, f)
-
-/* Every key, alphabetical (the order of hints and of the stored jsonb). */
-static const MrParamDef mr_params[] = {
-	{"alpha", MR_P_NUM, 0, 1e6, false, A_IALS, OFF(alpha)},
-	{"binarize", MR_P_NUM, 0, 1e6, false, A_IALS | A_EASE, OFF(binarize)},
-	{"cg_steps", MR_P_INT, 1, 100, false, A_IALS, OFF(cg_steps)},
-	{"factors", MR_P_INT, 1, 1024, false, A_ALS | A_SVD | A_IALS, OFF(factors)},
-	{"init_std", MR_P_NUM, 0, 10, false, A_ALS | A_SVD | A_IALS, OFF(init_std)},
-	{"iterations", MR_P_INT, 1, 1000, false, A_BASE | A_ALS | A_SVD | A_IALS, OFF(iterations)},
-	{"learning_rate", MR_P_NUM, 0, 1, true, A_SVD, OFF(learning_rate)},
-	{"lr_decay", MR_P_NUM, 0, 1, true, A_SVD, OFF(lr_decay)},
-	{"min_item_ratings", MR_P_INT, 1, 2147483647, false, A_EASE, OFF(min_item_ratings)},
-	{"reg_frequency", MR_P_NUM, 0, 1e6, false, A_IALS, OFF(reg_frequency)},
-	{"reg_item_bias", MR_P_NUM, 0, 1e6, false, A_POP | A_BASE | A_ALS | A_SVD, OFF(reg_item_bias)},
-	{"reg_user_bias", MR_P_NUM, 0, 1e6, false, A_BASE | A_ALS | A_SVD, OFF(reg_user_bias)},
-	{"regularization", MR_P_NUM, 0, 1e6, false, A_ALS | A_SVD | A_IALS | A_EASE, OFF(regularization)},
-	{"seed", MR_P_INT, 0, 9223372036854775807.0, false, A_ALL, OFF(seed)},
-	{"threads", MR_P_INT, 1, 64, false, A_ALL, OFF(threads)},
-	{"use_bias", MR_P_BOOL, 0, 1, false, A_ALS | A_SVD, OFF(use_bias)},
-	/* bayes (kern_bayes.c); also alphabetical */
-	{"burn_in", MR_P_INT, 0, 100000, false, A_BAYES, OFF(burn_in)},
-	{"factors", MR_P_INT, 1, 256, false, A_BAYES, OFF(factors)},
-	{"implicit", MR_P_BOOL, 0, 1, false, A_BAYES, OFF(implicit)},
-	{"implicit_items", MR_P_BOOL, 0, 1, false, A_BAYES, OFF(implicit_items)},
-	{"init_std", MR_P_NUM, 0, 10, false, A_BAYES, OFF(init_std)},
-	{"iterations", MR_P_INT, 1, 100000, false, A_BAYES, OFF(iterations)},
-	{"seed", MR_P_INT, 0, 9223372036854775807.0, false, A_BAYES, OFF(seed)},
-	{"threads", MR_P_INT, 1, 64, false, A_BAYES, OFF(threads)},
-	{"use_bias", MR_P_BOOL, 0, 1, false, A_BAYES, OFF(use_bias)},
-};
-
-#define MR_N_PARAMS lengthof(mr_params)
-
-/* The A_* bit of an algorithm name, or 0. */
-static int
-MrAlgorithmBit(const char *algorithm)
-{
-	for (int a = 0; a < lengthof(mr_algorithms); a++)
-		if (strcmp(algorithm, mr_algorithms[a]) == 0)
-			return 1 << a;
-	if (strcmp(algorithm, "bayes") == 0)
-		return A_BAYES;
-	return 0;
-}
 
 /* A parameter's current value formatted for messages and jsonb. */
 static char *
@@ -108,7 +33,7 @@ MrParamValueText(const MrParamDef *d, const MrTrainParams *p)
 {
 	const char *base = (const char *) p;
 
-	if (strcmp(d->key, "seed") == 0)
+	if (MrParamIsSeed(d))
 		return psprintf(UINT64_FORMAT, *(const uint64_t *) (base + d->offset));
 	switch (d->type)
 	{
@@ -128,7 +53,7 @@ MrParamRangeText(const MrParamDef *d)
 {
 	if (d->type == MR_P_BOOL)
 		return pstrdup("true or false");
-	if (strcmp(d->key, "seed") == 0)
+	if (MrParamIsSeed(d))
 		return pstrdup("an integer between 0 and 9223372036854775807");
 	if (d->type == MR_P_INT)
 		return psprintf("an integer between %.0f and %.0f", d->min, d->max);
@@ -148,9 +73,9 @@ MrParamKeysText(int bit)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	for (int j = 0; j < MR_N_PARAMS; j++)
-		if (mr_params[j].algorithms & bit)
-			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", mr_params[j].key);
+	for (int j = 0; j < MrNParamDefs; j++)
+		if (MrParamDefs[j].algorithms & bit)
+			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", MrParamDefs[j].key);
 	return buf.data;
 }
 
@@ -167,43 +92,37 @@ MrParamRangeError(const MrParamDef *d, const char *algorithm,
 					 d->key, algorithm, MrParamValueText(d, defaults))));
 }
 
-/* Store one jsonb value into p after checking type and range. */
+/* The key_index-th key of object given (iteration order) and its value. */
 static void
-MrParamSet(const MrParamDef *d, const JsonbValue *v, const char *algorithm,
-		   const MrTrainParams *defaults, MrTrainParams *p)
+MrParamsNthMember(Jsonb *given, int key_index, char **key, JsonbValue *value)
 {
-	char	   *base = (char *) p;
-	double		x;
+	JsonbIterator *it = JsonbIteratorInit(&given->root);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			n = 0;
 
-	if (d->type == MR_P_BOOL)
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
-		if (v->type != jbvBool)
-			MrParamRangeError(d, algorithm, defaults,
-							  JsonbToCString(NULL, &JsonbValueToJsonb((JsonbValue *) v)->root, 0));
-		*(int *) (base + d->offset) = v->val.boolean ? 1 : 0;
-		return;
+		if (tok != WJB_KEY)
+			continue;
+		if (n++ == key_index)
+		{
+			*key = pnstrdup(v.val.string.val, v.val.string.len);
+			tok = JsonbIteratorNext(&it, value, true);
+			Assert(tok == WJB_VALUE);
+			return;
+		}
 	}
-	if (v->type != jbvNumeric)
-		MrParamRangeError(d, algorithm, defaults,
-						  JsonbToCString(NULL, &JsonbValueToJsonb((JsonbValue *) v)->root, 0));
-	if (numeric_is_nan(v->val.numeric))
-		MrParamRangeError(d, algorithm, defaults, "NaN");
-	x = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
-	if (isnan(x) || isinf(x) ||
-		(d->min_exclusive ? x <= d->min : x < d->min) || x > d->max ||
-		(d->type == MR_P_INT && x != floor(x)) ||
-		(x >= d->max && d->type == MR_P_INT &&
-		 DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(v->val.numeric),
-										  NumericGetDatum(int64_to_numeric(PG_INT64_MAX))))))
-		MrParamRangeError(d, algorithm, defaults, numeric_normalize(v->val.numeric));
-	if (strcmp(d->key, "seed") == 0)
-		*(uint64_t *) (base + d->offset) =
-			(uint64_t) DatumGetInt64(DirectFunctionCall1(numeric_int8,
-														 NumericGetDatum(v->val.numeric)));
-	else if (d->type == MR_P_INT)
-		*(int *) (base + d->offset) = (int) x;
-	else
-		*(double *) (base + d->offset) = x;
+	elog(ERROR, "params key %d not found", key_index);
+}
+
+/* A jsonb value as the user wrote it, for "not ..." in messages. */
+static char *
+MrParamGivenText(JsonbValue *v)
+{
+	if (v->type == jbvNumeric)
+		return numeric_is_nan(v->val.numeric) ? pstrdup("NaN") : numeric_normalize(v->val.numeric);
+	return JsonbToCString(NULL, &JsonbValueToJsonb(v)->root, 0);
 }
 
 /*
@@ -213,11 +132,12 @@ MrParamSet(const MrParamDef *d, const JsonbValue *v, const char *algorithm,
 void
 MrResolveParams(const char *algorithm, Jsonb *given, MrTrainParams *out)
 {
-	int			bit = MrAlgorithmBit(algorithm);
+	int			bit = MrParamAlgorithmBit(algorithm);
 	MrTrainParams defaults;
-	JsonbIterator *it;
+	MrParamsError err;
+	char	   *text;
+	char	   *key;
 	JsonbValue	v;
-	JsonbIteratorToken tok;
 
 	Assert(bit != 0);
 	memset(&defaults, 0, sizeof(defaults));
@@ -226,32 +146,32 @@ MrResolveParams(const char *algorithm, Jsonb *given, MrTrainParams *out)
 	*out = defaults;
 	if (given == NULL)
 		return;
-	if (!JB_ROOT_IS_OBJECT(given) || JB_ROOT_IS_SCALAR(given))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("params must be a json object"),
-				 errhint("Pass e.g. '{\"factors\": 64, \"iterations\": 15}'::jsonb, or '{}' for the defaults.")));
-
-	it = JsonbIteratorInit(&given->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	text = JsonbToCString(NULL, &given->root, VARSIZE(given));
+	switch (MrParamsApply(bit, text, strlen(text), out, &err))
 	{
-		char	   *key;
-		const MrParamDef *d = NULL;
-
-		if (tok != WJB_KEY)
-			continue;
-		key = pnstrdup(v.val.string.val, v.val.string.len);
-		for (int j = 0; j < MR_N_PARAMS; j++)
-			if (strcmp(mr_params[j].key, key) == 0 && (mr_params[j].algorithms & bit))
-				d = &mr_params[j];
-		if (d == NULL)
+		case MR_PARAMS_OK:
+			return;
+		case MR_PARAMS_NOT_OBJECT:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("params must be a json object"),
+					 errhint("Pass e.g. '{\"factors\": 64, \"iterations\": 15}'::jsonb, or '{}' for the defaults.")));
+			break;
+		case MR_PARAMS_UNKNOWN_KEY:
+			MrParamsNthMember(given, err.key_index, &key, &v);
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown parameter \"%s\" for algorithm %s", key, algorithm),
 					 errhint("Valid keys for %s: %s.", algorithm, MrParamKeysText(bit))));
-		tok = JsonbIteratorNext(&it, &v, true);
-		Assert(tok == WJB_VALUE);
-		MrParamSet(d, &v, algorithm, &defaults, out);
+			break;
+		case MR_PARAMS_BAD_VALUE:
+		case MR_PARAMS_SYNTAX:
+			/* jsonb's own text is JSON: a syntax error is in a value it holds (NaN) */
+			if (err.def == NULL)
+				elog(ERROR, "could not read params %s at byte %zu", text, err.pos);
+			MrParamsNthMember(given, err.key_index, &key, &v);
+			MrParamRangeError(err.def, algorithm, &defaults, MrParamGivenText(&v));
+			break;
 	}
 }
 
@@ -259,14 +179,14 @@ MrResolveParams(const char *algorithm, Jsonb *given, MrTrainParams *out)
 Jsonb *
 MrParamsToJsonb(const char *algorithm, const MrTrainParams *p)
 {
-	int			bit = MrAlgorithmBit(algorithm);
+	int			bit = MrParamAlgorithmBit(algorithm);
 	StringInfoData buf;
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
-	for (int j = 0; j < MR_N_PARAMS; j++)
+	for (int j = 0; j < MrNParamDefs; j++)
 	{
-		const MrParamDef *d = &mr_params[j];
+		const MrParamDef *d = &MrParamDefs[j];
 
 		if (!(d->algorithms & bit))
 			continue;

@@ -8,9 +8,11 @@
 # then installed into the same tree (0.1's script stays beside 0.2's, as a
 # package upgrade leaves it), the server restarts on the new library, and
 # the database is updated in place.  Checked: the version, the same
-# recommendation lists from the old models, the new 0.2 objects, an old
-# model through 0.2 code paths, and that pg_dump of the updated database
-# restores into a fresh 0.2 install.
+# recommendation lists from the old models with fold-in on and off (users
+# 0.1 saw changed are still folded in, the others served from the stored
+# factors), a change after the update seen through the change log, the
+# new 0.2 objects, an old model through 0.2 code paths, and that pg_dump
+# of the updated database restores into a fresh 0.2 install.
 set -u
 . "$ROOT/test/lib.sh"
 
@@ -60,9 +62,29 @@ objects() {
     SELECT count(*) FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
      WHERE e.extname = 'movierec' AND d.deptype = 'e'"
 }
-before=$(lists up)
+# changes 0.1 serves by its rated_at rule (a newer rating, one without
+# rated_at), and one it cannot see (a deleted rating): 0.2 must serve all
+# three as 0.1 did
+"${P[@]}" -d up >/dev/null <<'SQL'
+INSERT INTO movierec.ratings (user_id, movie_id, rating, rated_at)
+SELECT 3, m, 5, now() FROM generate_series(1, 300) m
+ WHERE NOT EXISTS (SELECT 1 FROM movierec.ratings WHERE user_id = 3 AND movie_id = m) LIMIT 3;
+UPDATE movierec.ratings SET rated_at = NULL
+ WHERE (user_id, movie_id) = (SELECT user_id, min(movie_id) FROM movierec.ratings WHERE user_id = 4 GROUP BY 1);
+DELETE FROM movierec.ratings
+ WHERE (user_id, movie_id) IN (SELECT user_id, movie_id FROM movierec.ratings WHERE user_id = 6 ORDER BY rating DESC LIMIT 3);
+SQL
+# paths NAME: the users of up_als not served from its stored factors
+paths() {
+  "${P[@]}" -d "$1" -c "SET movierec.fold_in = on" -c "
+    SELECT coalesce(string_agg(u || '=' || path, ' ' ORDER BY u), '') FROM generate_series(1, 40) u,
+           movierec.recommend_explain_path(u, 'up_als') WHERE path <> 'model'"
+}
+before=$(lists up on)
+before_off=$(lists up off)
 n01=$(objects up)
 tap_ok "0.1 serves lists" test -n "$before"
+tap_ok "0.1 folds in the users it sees changed, so fold-in on and off differ" test "$before" != "$before_off"
 
 # the 0.2 package goes into the same tree; the server restarts on it
 cluster_stop "$B" "$DATA"
@@ -73,14 +95,24 @@ as_pg "$B/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w -t 60 start >/dev/null || 
 tap_is "ALTER EXTENSION movierec UPDATE succeeds" "$?:$(cat "$T/update.err")" "0:"
 tap_is "the extension is at 0.2" "$("${P[@]}" -d up -c "SELECT extversion FROM pg_extension WHERE extname = 'movierec'")" "0.2"
 tap_is "build_info reports 0.2" "$("${P[@]}" -d up -c "SELECT movierec.build_info()->>'version'")" "0.2"
-# 0.1 kept no log of rating changes, so 0.2 cannot tell which users of a
-# model trained under 0.1 changed their ratings since: it folds every user
-# of such a model in from the current ratings until the model is retrained
-# (install/62_serve_changes.sql).  The stored factors themselves serve
-# exactly what 0.1 served.
-tap_is "the updated database serves 0.1's lists from the stored factors" "$(lists up off)" "$before"
-tap_is "users of a model trained under 0.1 are folded in until it is retrained" \
-  "$("${P[@]}" -d up -c "SELECT count(*) FILTER (WHERE path = 'fold_in') FROM generate_series(1, 40) u, movierec.recommend_explain_path(u, 'up_als')")" 40
+# 0.1 kept no log of rating changes: for a model trained under 0.1, the
+# log counts from the update on, and 0.1's rated_at rule covers the time
+# before it (install/62_serve_changes.sql, src/serve_upgrade.c).
+tap_is "the updated database serves 0.1's lists with fold-in on" "$(lists up on)" "$before"
+tap_is "... and with fold-in off (the stored factors)" "$(lists up off)" "$before_off"
+tap_is "exactly the users 0.1 saw changed are folded in" "$(paths up)" "3=fold_in 4=fold_in"
+# a change after the update is seen through the log, even one 0.1's rule
+# would miss (a deletion; a rating dated before the training)
+"${P[@]}" -d up >/dev/null <<'SQL'
+DELETE FROM movierec.ratings
+ WHERE (user_id, movie_id) IN (SELECT user_id, movie_id FROM movierec.ratings WHERE user_id = 7 ORDER BY rating DESC LIMIT 3);
+INSERT INTO movierec.ratings (user_id, movie_id, rating, rated_at)
+SELECT 8, m, 5, '2001-01-01' FROM generate_series(1, 300) m
+ WHERE NOT EXISTS (SELECT 1 FROM movierec.ratings WHERE user_id = 8 AND movie_id = m) LIMIT 3;
+SQL
+tap_is "changes after the update are seen (users 7 and 8 fold in)" "$(paths up)" "3=fold_in 4=fold_in 7=fold_in 8=fold_in"
+others() { tr ' ' '\n' | grep -vE '^(7|8):' | tr '\n' ' '; }
+tap_is "... and every other list stays 0.1's" "$(lists up on | others)" "$(others <<<"$before")"
 
 # a fresh 0.2 install has exactly the objects of the updated database
 "${P[@]}" -d postgres -c 'CREATE DATABASE fresh' >/dev/null
