@@ -87,7 +87,7 @@ extern void MrScoreExactRows(const float *Q, int k, const float *p, const float 
 extern void MrQuantizeQuery(const float *p, int k, MrQuery *q);
 
 /* The variants in use (serve_scan.c; never NULL). */
-extern MrApproxFn MrScanApproxFn(int k);
+extern MrApproxFn MrScanApproxFn(void);
 extern MrLowerFn MrScanLowerFn(void);
 extern MrUpperFn MrScanUpperFn(void);
 

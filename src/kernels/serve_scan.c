@@ -213,13 +213,12 @@ static const MrUpperFn upper_tab[MR_SIMD_COUNT] = {
 #endif
 };
 
-/* The approximate pass in use for k factors. */
+/* The approximate pass in use. */
 MrApproxFn
-MrScanApproxFn(int k)
+MrScanApproxFn(void)
 {
 	MrApproxFn	fn = approx_tab[MrSimdCurrent()];
 
-	(void) k;
 	return fn ? fn : MrApproxPortable;
 }
 
@@ -248,7 +247,7 @@ MrScoreApprox(const MrPacked *pk, const float *p, const float *bias, float *y)
 	MrQuery		q;
 
 	MrQuantizeQuery(p, pk->k, &q);
-	MrScanApproxFn(pk->k) (pk->q8, pk->scale, pk->n, pk->k, &q, bias, y);
+	MrScanApproxFn() (pk->q8, pk->scale, pk->n, pk->k, &q, bias, y);
 }
 
 /* Name of the scan variant in use; modes as in serve_kernels.h. */

@@ -213,7 +213,7 @@ MrPruneTopK(const MrPrune *ix, const float *Q, const float *bias,
 			const float *p, int k, const int32_t *excl, int32_t n_excl,
 			int32_t *out_index, float *out_score, int32_t *n_visited)
 {
-	MrApproxFn	approx = MrScanApproxFn(ix->k);
+	MrApproxFn	approx = MrScanApproxFn();
 	MrLowerFn	lower = MrScanLowerFn();
 	MrUpperFn	upper = MrScanUpperFn();
 	size_t		panels = ((size_t) ix->n + MR_PANEL - 1) / MR_PANEL;

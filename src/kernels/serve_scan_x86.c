@@ -46,97 +46,63 @@ pair16(const int8_t *s)
 	return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *) s));
 }
 
-/* AVX-512BW: four panels per step, VPMADDWD + VPADDD per factor pair. */
-__attribute__((target("avx512f,avx512bw")))
-MR_NO_CONTRACT
-void
-MrApproxAvx512(const int8_t *q8, const float *scale, int32_t n, int k,
-			   const MrQuery *q, const float *bias, float *y)
-{
-	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
-	int			kp = MrKPad(k);
-	size_t		stride = (size_t) MR_PANEL * kp;
-	size_t		b = 0;
-	int			f;
+/* The two AVX-512 multiply-adds of 32 int16 pairs into 16 int32 lanes. */
+#define MAC_BW(acc, x, pv)		_mm512_add_epi32((acc), _mm512_madd_epi16((x), (pv)))
+#define MAC_VNNI(acc, x, pv)	_mm512_dpwssd_epi32((acc), (x), (pv))
 
-	for (; b + 4 <= panels; b += 4)
-	{
-		const int8_t *s = q8 + b * stride;
-		__m512i		a0 = _mm512_setzero_si512(),
-					a1 = _mm512_setzero_si512(),
-					a2 = _mm512_setzero_si512(),
-					a3 = _mm512_setzero_si512();
-
-		for (f = 0; f < kp; f += 2, s += 2 * MR_PANEL)
-		{
-			__m512i		pv = _mm512_set1_epi32(q->pair[f / 2]);
-
-			a0 = _mm512_add_epi32(a0, _mm512_madd_epi16(pair16(s), pv));
-			a1 = _mm512_add_epi32(a1, _mm512_madd_epi16(pair16(s + stride), pv));
-			a2 = _mm512_add_epi32(a2, _mm512_madd_epi16(pair16(s + 2 * stride), pv));
-			a3 = _mm512_add_epi32(a3, _mm512_madd_epi16(pair16(s + 3 * stride), pv));
-		}
-		finish16(a0, q->sp, scale, bias, y, (b + 0) * MR_PANEL, (long) n - (long) ((b + 0) * MR_PANEL));
-		finish16(a1, q->sp, scale, bias, y, (b + 1) * MR_PANEL, (long) n - (long) ((b + 1) * MR_PANEL));
-		finish16(a2, q->sp, scale, bias, y, (b + 2) * MR_PANEL, (long) n - (long) ((b + 2) * MR_PANEL));
-		finish16(a3, q->sp, scale, bias, y, (b + 3) * MR_PANEL, (long) n - (long) ((b + 3) * MR_PANEL));
-	}
-	for (; b < panels; b++)
-	{
-		const int8_t *s = q8 + b * stride;
-		__m512i		a0 = _mm512_setzero_si512();
-
-		for (f = 0; f < kp; f += 2, s += 2 * MR_PANEL)
-			a0 = _mm512_add_epi32(a0, _mm512_madd_epi16(pair16(s), _mm512_set1_epi32(q->pair[f / 2])));
-		finish16(a0, q->sp, scale, bias, y, b * MR_PANEL, (long) n - (long) (b * MR_PANEL));
-	}
+/*
+ * One AVX-512 pass, NAME compiled for TARGET with MAC as its multiply-add:
+ * four panels per step (four independent accumulators), then single
+ * panels.  Written once for both variants, which differ only in MAC.
+ */
+#define DEFINE_APPROX512(NAME, TARGET, MAC) \
+__attribute__((target(TARGET))) \
+MR_NO_CONTRACT \
+void \
+NAME(const int8_t *q8, const float *scale, int32_t n, int k, \
+	 const MrQuery *q, const float *bias, float *y) \
+{ \
+	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL; \
+	size_t		stride = (size_t) MR_PANEL * MrKPad(k); \
+	size_t		b = 0; \
+	int			f; \
+\
+	for (; b + 4 <= panels; b += 4) \
+	{ \
+		const int8_t *s = q8 + b * stride; \
+		__m512i		a[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), \
+							_mm512_setzero_si512(), _mm512_setzero_si512()}; \
+		int			t; \
+\
+		for (f = 0; f < MrKPad(k); f += 2, s += 2 * MR_PANEL) \
+		{ \
+			__m512i		pv = _mm512_set1_epi32(q->pair[f / 2]); \
+\
+			a[0] = MAC(a[0], pair16(s), pv); \
+			a[1] = MAC(a[1], pair16(s + stride), pv); \
+			a[2] = MAC(a[2], pair16(s + 2 * stride), pv); \
+			a[3] = MAC(a[3], pair16(s + 3 * stride), pv); \
+		} \
+		for (t = 0; t < 4; t++) \
+			finish16(a[t], q->sp, scale, bias, y, (b + t) * MR_PANEL, \
+					 (long) n - (long) ((b + t) * MR_PANEL)); \
+	} \
+	for (; b < panels; b++) \
+	{ \
+		const int8_t *s = q8 + b * stride; \
+		__m512i		a0 = _mm512_setzero_si512(); \
+\
+		for (f = 0; f < MrKPad(k); f += 2, s += 2 * MR_PANEL) \
+			a0 = MAC(a0, pair16(s), _mm512_set1_epi32(q->pair[f / 2])); \
+		finish16(a0, q->sp, scale, bias, y, b * MR_PANEL, (long) n - (long) (b * MR_PANEL)); \
+	} \
 }
 
-/* AVX512_VNNI: the same with one VPDPWSSD per factor pair and panel. */
-__attribute__((target("avx512f,avx512bw,avx512vnni")))
-MR_NO_CONTRACT
-void
-MrApproxAvx512Vnni(const int8_t *q8, const float *scale, int32_t n, int k,
-				   const MrQuery *q, const float *bias, float *y)
-{
-	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
-	int			kp = MrKPad(k);
-	size_t		stride = (size_t) MR_PANEL * kp;
-	size_t		b = 0;
-	int			f;
+/* AVX-512BW: VPMADDWD + VPADDD per factor pair and panel. */
+DEFINE_APPROX512(MrApproxAvx512, "avx512f,avx512bw", MAC_BW)
 
-	for (; b + 4 <= panels; b += 4)
-	{
-		const int8_t *s = q8 + b * stride;
-		__m512i		a0 = _mm512_setzero_si512(),
-					a1 = _mm512_setzero_si512(),
-					a2 = _mm512_setzero_si512(),
-					a3 = _mm512_setzero_si512();
-
-		for (f = 0; f < kp; f += 2, s += 2 * MR_PANEL)
-		{
-			__m512i		pv = _mm512_set1_epi32(q->pair[f / 2]);
-
-			a0 = _mm512_dpwssd_epi32(a0, pair16(s), pv);
-			a1 = _mm512_dpwssd_epi32(a1, pair16(s + stride), pv);
-			a2 = _mm512_dpwssd_epi32(a2, pair16(s + 2 * stride), pv);
-			a3 = _mm512_dpwssd_epi32(a3, pair16(s + 3 * stride), pv);
-		}
-		finish16(a0, q->sp, scale, bias, y, (b + 0) * MR_PANEL, (long) n - (long) ((b + 0) * MR_PANEL));
-		finish16(a1, q->sp, scale, bias, y, (b + 1) * MR_PANEL, (long) n - (long) ((b + 1) * MR_PANEL));
-		finish16(a2, q->sp, scale, bias, y, (b + 2) * MR_PANEL, (long) n - (long) ((b + 2) * MR_PANEL));
-		finish16(a3, q->sp, scale, bias, y, (b + 3) * MR_PANEL, (long) n - (long) ((b + 3) * MR_PANEL));
-	}
-	for (; b < panels; b++)
-	{
-		const int8_t *s = q8 + b * stride;
-		__m512i		a0 = _mm512_setzero_si512();
-
-		for (f = 0; f < kp; f += 2, s += 2 * MR_PANEL)
-			a0 = _mm512_dpwssd_epi32(a0, pair16(s), _mm512_set1_epi32(q->pair[f / 2]));
-		finish16(a0, q->sp, scale, bias, y, b * MR_PANEL, (long) n - (long) (b * MR_PANEL));
-	}
-}
+/* AVX512_VNNI: one VPDPWSSD per factor pair and panel. */
+DEFINE_APPROX512(MrApproxAvx512Vnni, "avx512f,avx512bw,avx512vnni", MAC_VNNI)
 
 /* y[base..] = acc * sp * scale (+ bias), only the first m of 8 lanes. */
 __attribute__((target("avx2,fma")))
