@@ -11,11 +11,15 @@ as_pg() {
   fi
 }
 
-# Print a TCP port in 20000-59999 that nothing listens on.
+# Print a TCP port that nothing listens on, below the kernel's ephemeral
+# range (the local ends of outgoing connections, which a listener cannot
+# bind even though nothing listens there), in 20000 and up.
 free_port() {
-  local p
+  local p lo
+  lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$lo" -gt 21000 ] 2>/dev/null || lo=60000
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % (lo - 20000)))
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
       echo "$p"; return 0
     fi

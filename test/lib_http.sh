@@ -20,14 +20,25 @@ pgrst_ghcrts() {
 # pgrst_start DB DIR: start PostgREST for database DB of the cluster in the
 # PG* variables (the authenticator connects to the Unix socket in $PGHOST,
 # or over TCP to 127.0.0.1:$PGPORT),
-# on free loopback ports; waits on the admin server's /ready.  Sets
+# on free loopback ports; waits on the admin server's /ready, and tries new
+# ports (three times) when one was taken before PostgREST bound it.  Sets
 # PGRST_URL (base URL), PGRST_ADMIN (admin URL) and PGRST_PID; logs to
 # DIR/postgrest.log.
 pgrst_start() {
-  local db=$1 dir=$2 i secret bin
-  bin=$(pgrst_bin) || { echo "# no PostgREST binary (run scripts/deps.sh)"; return 1; }
+  local db=$1 dir=$2 try
+  for try in 1 2 3; do
+    pgrst_try "$db" "$dir" && return 0
+    grep -q 'Address in use' "$dir/postgrest.log" && [ "$try" -lt 3 ] && continue
+    echo "# PostgREST did not get ready:"; sed 's/^/# /' "$dir/postgrest.log"
+    return 1
+  done
+}
+
+# pgrst_try DB DIR: one start of pgrst_start, on two new free ports.
+pgrst_try() {
+  local db=$1 dir=$2 i secret bin port aport
+  bin=$(pgrst_bin) || { echo "no PostgREST binary (run scripts/deps.sh)" >"$dir/postgrest.log"; return 1; }
   secret=$("$BINDIR/psql" -qXAt -d "$db" -c 'SELECT movierec.jwt_secret()') || return 1
-  local port aport
   port=$(free_port); aport=$(free_port)
   while [ "$aport" = "$port" ]; do aport=$(free_port); done
   # the Unix socket when PGHOST is one (2-4% less CPU per request than
@@ -45,7 +56,7 @@ pgrst_start() {
     kill -0 "$PGRST_PID" 2>/dev/null || break
     sleep 0.1
   done
-  echo "# PostgREST did not get ready:"; sed 's/^/# /' "$dir/postgrest.log"
+  pgrst_stop
   return 1
 }
 

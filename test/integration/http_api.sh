@@ -134,7 +134,10 @@ tap_is "web_admin may read any user's recommendations" "$(http GET '/rpc/recomme
 # --- auth cases --------------------------------------------------------------------
 tap_is "no token: /rpc/recommend is 401" "$(http GET '/rpc/recommend?user_id=1')" 401
 tap_ok "  with a JSON error" is_json_error
-tap_is "bad signature is 401" "$(http GET '/rpc/recommend?user_id=1' -H "Authorization: Bearer ${U1%?}A")" 401
+# the signature's first character changed: it carries 6 whole bits, where
+# the last carries 4, so a new last character could decode to the same bytes
+sig=${U1##*.}; c=A; [ "${sig:0:1}" = A ] && c=B
+tap_is "bad signature is 401" "$(http GET '/rpc/recommend?user_id=1' -H "Authorization: Bearer ${U1%.*}.$c${sig:1}")" 401
 tap_ok "  with a JSON error" is_json_error
 EXPIRED=$(sign '{"role": "web_user", "sub": "1", "exp": 1000000000}')
 tap_is "an expired token is 401" "$(http GET '/rpc/recommend?user_id=1' -H "Authorization: Bearer $EXPIRED")" 401
