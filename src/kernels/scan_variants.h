@@ -31,9 +31,12 @@ typedef struct MrQuery
 typedef void (*MrApproxFn) (const int8_t *q8, const float *scale, int32_t n, int k,
 							const MrQuery *q, const float *bias, float *y);
 
-/* Pass 1 from item i on, heap full: push every lower bound beating the root. */
+/*
+ * Pass 1 from item i on, heap full: push every lower bound beating the root,
+ * except items with skip[i] set (skip may be NULL).
+ */
 typedef void (*MrLowerFn) (const float *approx, const float *w, float e,
-						   int32_t i, int32_t n, MrTopK *h);
+						   int32_t i, int32_t n, MrTopK *h, const uint8_t *skip);
 
 /* Pass 2: indexes of the items whose upper bound reaches tau; the count. */
 typedef int32_t (*MrUpperFn) (const float *approx, const float *w, float e,
@@ -95,7 +98,7 @@ extern MrUpperFn MrScanUpperFn(void);
 extern void MrApproxPortable(const int8_t *q8, const float *scale, int32_t n, int k,
 						 const MrQuery *q, const float *bias, float *y);
 extern void MrLowerPortable(const float *approx, const float *w, float e,
-							int32_t i, int32_t n, MrTopK *h);
+							int32_t i, int32_t n, MrTopK *h, const uint8_t *skip);
 extern int32_t MrUpperPortable(const float *approx, const float *w, float e,
 							   float tau, int32_t n, int32_t *cand);
 
@@ -108,11 +111,11 @@ extern void MrApproxAvx512(const int8_t *q8, const float *scale, int32_t n, int 
 extern void MrApproxAvx2(const int8_t *q8, const float *scale, int32_t n, int k,
 						 const MrQuery *q, const float *bias, float *y);
 extern void MrLowerAvx512(const float *approx, const float *w, float e,
-						  int32_t i, int32_t n, MrTopK *h);
+						  int32_t i, int32_t n, MrTopK *h, const uint8_t *skip);
 extern int32_t MrUpperAvx512(const float *approx, const float *w, float e,
 							 float tau, int32_t n, int32_t *cand);
 extern void MrLowerAvx2(const float *approx, const float *w, float e,
-						int32_t i, int32_t n, MrTopK *h);
+						int32_t i, int32_t n, MrTopK *h, const uint8_t *skip);
 extern int32_t MrUpperAvx2(const float *approx, const float *w, float e,
 						   float tau, int32_t n, int32_t *cand);
 extern float MrScoreExactFma(const float *q, int k, const float *p, float bias);
@@ -125,7 +128,7 @@ extern void MrScoreExactRowsFma(const float *Q, int k, const float *p, const flo
 extern void MrApproxNeon(const int8_t *q8, const float *scale, int32_t n, int k,
 						 const MrQuery *q, const float *bias, float *y);
 extern void MrLowerNeon(const float *approx, const float *w, float e,
-						int32_t i, int32_t n, MrTopK *h);
+						int32_t i, int32_t n, MrTopK *h, const uint8_t *skip);
 extern int32_t MrUpperNeon(const float *approx, const float *w, float e,
 						   float tau, int32_t n, int32_t *cand);
 #endif

@@ -104,7 +104,7 @@ bound4(float32x4_t a, float32x4_t qn, float32x4_t e)
 /* Pass 1, 16 items per step: any lane beating the root goes to scalar code. */
 void
 MrLowerNeon(const float *approx, const float *w, float e, int32_t i,
-			int32_t n, MrTopK *h)
+			int32_t n, MrTopK *h, const uint8_t *skip)
 {
 	float32x4_t ev = vdupq_n_f32(e);
 
@@ -122,9 +122,9 @@ MrLowerNeon(const float *approx, const float *w, float e, int32_t i,
 			any = vorrq_u32(any, vcgtq_f32(lo, root));
 		}
 		if (vmaxvq_u32(any) != 0)
-			MrLowerPortable(approx, w, e, i, i + 16, h);
+			MrLowerPortable(approx, w, e, i, i + 16, h, skip);
 	}
-	MrLowerPortable(approx, w, e, i, n, h);
+	MrLowerPortable(approx, w, e, i, n, h, skip);
 }
 
 /* Pass 2, 16 items per step: a block with a candidate is listed in scalar. */

@@ -62,7 +62,7 @@ MrApproxPortable(const int8_t *q8, const float *scale, int32_t n, int k,
 /* Push the lower bounds of items i..i+m that beat the root (scalar). */
 static inline void
 lower_scalar(const float *approx, const float *w, float e, int32_t i,
-			 int32_t m, MrTopK *h)
+			 int32_t m, MrTopK *h, const uint8_t *skip)
 {
 	int32_t		end = i + m;
 
@@ -71,7 +71,7 @@ lower_scalar(const float *approx, const float *w, float e, int32_t i,
 		float		a = approx[i];
 
 		/* a <= root already fails: skip the bound */
-		if (a > h->score[0] && a - MrBound(e, w[i], a) > h->score[0])
+		if (a > h->score[0] && a - MrBound(e, w[i], a) > h->score[0] && !(skip && skip[i]))
 			MrTopKPush(h, a - MrBound(e, w[i], a), i);
 	}
 }
@@ -83,7 +83,7 @@ lower_scalar(const float *approx, const float *w, float e, int32_t i,
  */
 void
 MrLowerPortable(const float *approx, const float *w, float e, int32_t i,
-				int32_t n, MrTopK *h)
+				int32_t n, MrTopK *h, const uint8_t *skip)
 {
 	for (; i + 16 <= n; i += 16)
 	{
@@ -94,9 +94,9 @@ MrLowerPortable(const float *approx, const float *w, float e, int32_t i,
 		for (j = 0; j < 16; j++)
 			any |= (approx[i + j] - MrBound(e, w[i + j], approx[i + j]) > root);
 		if (any)
-			lower_scalar(approx, w, e, i, 16, h);
+			lower_scalar(approx, w, e, i, 16, h, skip);
 	}
-	lower_scalar(approx, w, e, i, n - i, h);
+	lower_scalar(approx, w, e, i, n - i, h, skip);
 }
 
 /* Pass 2, portable: blocks of 16 flagged in vector code, then listed. */

@@ -73,33 +73,6 @@ MrPruneBytes(int32_t n, int k)
 		al64(sizeof(float) * np) + al64(sizeof(int32_t) * np) + al64(np);
 }
 
-/*
- * y[i] = -INFINITY where mark[i] is set (marks are 0 or 1), for i in
- * [from, to): eight marks per 64-bit word, then only the set bytes, found
- * by counting trailing zeros (a user's rated movies crowd the popular end
- * of the order, so set words are common there, set bytes still few).
- */
-static inline void
-exclude_marked(const uint8_t *restrict mark, float *restrict y, int32_t from, int32_t to)
-{
-	int32_t		i = from;
-
-	for (; i + 8 <= to; i += 8)
-	{
-		uint64_t	w;
-
-		memcpy(&w, mark + i, sizeof(w));
-		while (w != 0)
-		{
-			y[i + __builtin_ctzll(w) / 8] = -INFINITY;
-			w &= w - 1;
-		}
-	}
-	for (; i < to; i++)
-		if (mark[i])
-			y[i] = -INFINITY;
-}
-
 /* Sort key of the build (file-local for qsort). */
 static const float *sort_key;
 
@@ -219,6 +192,7 @@ MrPruneTopK(const MrPrune *ix, const float *Q, const float *bias,
 	size_t		panels = ((size_t) ix->n + MR_PANEL - 1) / MR_PANEL;
 	size_t		stride = (size_t) MR_PANEL * MrKPad(ix->k);
 	const float *w = ix->packed.weight;
+	const uint8_t *skip;
 	MrQuery		q;
 	double		pnorm = 0;
 	float		e;
@@ -253,6 +227,7 @@ MrPruneTopK(const MrPrune *ix, const float *Q, const float *bias,
 	}
 	for (j = 0; j < n_excl; j++)
 		ix->mark[ix->ipos[excl[j]]] = 1;
+	skip = n_excl > 0 ? ix->mark : NULL;
 
 	MrTopKReset(&h, k, out_score, out_index);
 	while (b < panels)
@@ -273,27 +248,35 @@ MrPruneTopK(const MrPrune *ix, const float *Q, const float *bias,
 		}
 		approx(ix->packed.q8 + b * stride, ix->packed.scale + seen, end - seen, ix->k, &q,
 			   ix->bias + seen, ix->y + seen);
-		if (n_excl > 0)
-			exclude_marked(ix->mark, ix->y, seen, end);
-		/* lower bounds into the heap: fill it, then the variant's pass */
+		/* lower bounds of the items not excluded into the heap: fill it, then the variant's pass */
 		i = seen;
 		for (; i < end && h.n < h.k; i++)
-			if (ix->y[i] > -INFINITY)
+			if (ix->y[i] > -INFINITY && !(skip && skip[i]))
 				MrTopKPush(&h, ix->y[i] - MrBound(e, w[i], ix->y[i]), i);
 		if (h.n == h.k && h.k > 0)
 		{
 			if (i < end)
-				lower(ix->y, w, e, i, end, &h);
+				lower(ix->y, w, e, i, end, &h, skip);
 			tau = out_score[0];
 		}
 		seen = end;
 		b += nb;
 	}
-	for (j = 0; j < n_excl; j++)
-		ix->mark[ix->ipos[excl[j]]] = 0;
-
-	/* candidates among the items seen; rescore exactly by item index */
+	/* candidates among the items seen, less the excluded ones */
 	m = upper(ix->y, w, e, tau, seen, ix->cand);
+	if (skip)
+	{
+		int32_t		t = 0;
+
+		for (j = 0; j < m; j++)
+			if (!skip[ix->cand[j]])
+				ix->cand[t++] = ix->cand[j];
+		m = t;
+		for (j = 0; j < n_excl; j++)
+			ix->mark[ix->ipos[excl[j]]] = 0;
+	}
+
+	/* rescore exactly by item index */
 	MrTopKReset(&h, k, out_score, out_index);
 	for (j = 0; j < m; j += MR_RESCORE_CHUNK)
 	{

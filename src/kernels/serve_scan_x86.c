@@ -205,7 +205,7 @@ bound16(__m512 a, __m512 qn, __m512 e)
 __attribute__((target("avx512f")))
 void
 MrLowerAvx512(const float *approx, const float *w, float e, int32_t i,
-			  int32_t n, MrTopK *h)
+			  int32_t n, MrTopK *h, const uint8_t *skip)
 {
 	__m512		ev = _mm512_set1_ps(e);
 
@@ -221,11 +221,11 @@ MrLowerAvx512(const float *approx, const float *w, float e, int32_t i,
 			float		l = approx[i + j] - MrBound(e, w[i + j], approx[i + j]);
 
 			mask &= mask - 1;
-			if (l > h->score[0])
+			if (l > h->score[0] && !(skip && skip[i + j]))
 				MrTopKPush(h, l, i + j);
 		}
 	}
-	MrLowerPortable(approx, w, e, i, n, h);
+	MrLowerPortable(approx, w, e, i, n, h, skip);
 }
 
 /* Pass 2, 16 items per step, indexes written with a compress-store. */
@@ -281,7 +281,7 @@ bound8(__m256 a, __m256 qn, __m256 e)
 __attribute__((target("avx2,fma")))
 void
 MrLowerAvx2(const float *approx, const float *w, float e, int32_t i,
-			int32_t n, MrTopK *h)
+			int32_t n, MrTopK *h, const uint8_t *skip)
 {
 	__m256		ev = _mm256_set1_ps(e);
 
@@ -301,11 +301,11 @@ MrLowerAvx2(const float *approx, const float *w, float e, int32_t i,
 			float		l = approx[i + j] - MrBound(e, w[i + j], approx[i + j]);
 
 			mask &= mask - 1;
-			if (l > h->score[0])
+			if (l > h->score[0] && !(skip && skip[i + j]))
 				MrTopKPush(h, l, i + j);
 		}
 	}
-	MrLowerPortable(approx, w, e, i, n, h);
+	MrLowerPortable(approx, w, e, i, n, h, skip);
 }
 
 /* Pass 2, 8 items per step: a movemask, then the set bits in order. */
