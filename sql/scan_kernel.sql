@@ -100,5 +100,33 @@ SELECT count(*) FILTER (WHERE (SELECT array_agg(movie_id ORDER BY rank) FROM rec
             AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.user_id = u AND r.movie_id = i.movie_id)
           ORDER BY s DESC, i.movie_id LIMIT 10) b)) AS users_equal_to_brute_force
 FROM generate_series(1, 30) u;
+-- similar_movies runs on the same kernels (the int8 pass over unit
+-- vectors, then exact rescoring): the same ids and scores under every
+-- variant, for movies with long, short and identical vectors (i % 500 = 0)
+CREATE FUNCTION pg_temp.sims(v text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+  PERFORM set_config('movierec.scan_kernel', v, true);
+  SELECT string_agg(i || ':' || x.movie_id || ':' || x.similarity, ',' ORDER BY i, x.rank) INTO r
+  FROM unnest(ARRAY[1, 2, 97, 500, 1000, 1234, 2999, 3001]) i, movierec.similar_movies(i, 25, 'kern') x;
+  RETURN r;
+END $$;
+SELECT bool_and(pg_temp.sims(v) = pg_temp.sims('portable')) AS same_similar_movies
+FROM pg_temp.variants() v;
+-- and equal to the cosine in double precision: the same ids in the same
+-- order, every similarity within 1e-6, ties (the identical vectors) by
+-- smaller movie_id
+SELECT count(*) FILTER (WHERE got.ids = want.ids AND
+                              (SELECT bool_and(abs(g - w) < 1e-6) FROM unnest(got.s, want.s) t(g, w)))
+       AS movies_equal_to_brute_force
+FROM unnest(ARRAY[1, 2, 97, 500, 1000, 1234, 2999, 3001]) i,
+LATERAL (SELECT array_agg(movie_id ORDER BY rank) ids, array_agg(similarity ORDER BY rank) s
+         FROM similar_movies(i, 10, 'kern')) got,
+LATERAL (SELECT array_agg(movie_id ORDER BY c DESC, movie_id) ids, array_agg(c ORDER BY c DESC, movie_id) s FROM (
+   SELECT b.movie_id, (SELECT sum(x::float8 * y) FROM unnest(a.factors, b.factors) t(x, y))
+          / sqrt((SELECT sum(x::float8 * x) FROM unnest(a.factors) x)
+                 * (SELECT sum(y::float8 * y) FROM unnest(b.factors) y)) AS c
+   FROM item_factors a JOIN item_factors b ON b.model_id = a.model_id AND b.movie_id <> a.movie_id
+   WHERE a.model_id = 1101 AND a.movie_id = i ORDER BY c DESC, b.movie_id LIMIT 10) s) want;
 ROLLBACK;
 RESET movierec.scan_kernel;

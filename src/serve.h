@@ -77,6 +77,14 @@ typedef struct MrServeModel
 	uint64		prune_version;
 
 	/*
+	 * serve_similar.c: the unit item vectors and their int8 copy, for the
+	 * served arrays of build similar_version; NULL until first used.
+	 */
+	float	   *unit;
+	MrPacked	unit_packed;
+	uint64		similar_version;
+
+	/*
 	 * The arrays above are the served movies: the trained ones (base_*) and
 	 * the folded ones merged by movie_id (serve_items.c), in served_cxt.
 	 */
@@ -137,6 +145,10 @@ typedef struct MrServeUser
 /* serve_prune.c */
 extern bool MrServePruneRecommend(FunctionCallInfo fcinfo, MrServeModel *m,
 								  const MrServeUser *u, int k, bool exclude);
+
+/* serve_similar.c */
+extern int	MrServeSimilarTopK(MrServeModel *m, int32 x, int k, int32 *out_index,
+							   float *out_score);
 
 /* serve_cache.c */
 extern void MrServeInit(void);

@@ -30,7 +30,6 @@
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 
-#include "blas.h"
 #include "eval_metrics.h"
 #include "stats.h"
 
@@ -190,6 +189,26 @@ score_popularity(MrServeModel *m, const int32 *cand, int32 ncand)
 	}
 }
 
+/* Emit (movie_id, score + add, rank) for the n movies of top_index/top_score. */
+static void
+emit_rows(FunctionCallInfo fcinfo, MrServeModel *m, int n, float add)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = Int64GetDatum(m->item_ids[top_index[i]]);
+		values[1] = Float4GetDatum(top_score[i] + add);
+		values[2] = Int32GetDatum(i + 1);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	MrStatsNoteRows(n);
+}
+
 /*
  * Select the top k of m->scratch over cand and emit (movie_id, score +
  * add, rank).  When p is given, scratch holds the approximate pass and
@@ -199,9 +218,7 @@ static void
 emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, const float *p,
 		  const int32 *cand, int32 ncand, int k, float add)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int			n,
-				i;
+	int			n;
 
 	if (p != NULL)
 	{
@@ -217,18 +234,9 @@ emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, const float *p,
 		MrTopKScan(&h, m->scratch, cand, cand ? ncand : m->n_items);
 		n = MrTopKSort(&h);
 	}
-	for (i = 0; i < n; i++)
-	{
-		Datum		values[3];
-		bool		nulls[3] = {false, false, false};
-
-		values[0] = Int64GetDatum(m->item_ids[top_index[i]]);
-		values[1] = Float4GetDatum(top_score[i] + add);
-		values[2] = Int32GetDatum(i + 1);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	MrStatsNoteRows(n);
+	emit_rows(fcinfo, m, n, add);
 }
+
 
 /*
  * Score for user u: everything but the top-k.  Sets *add to the constant
@@ -378,10 +386,7 @@ movierec_similar_movies(PG_FUNCTION_ARGS)
 {
 	int			k;
 	MrServeModel *m;
-	int32		x,
-				i;
-	float		nx;
-	float	   *s;
+	int32		x;
 
 	k = arg_k(fcinfo, 1, "k");
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
@@ -403,16 +408,8 @@ movierec_similar_movies(PG_FUNCTION_ARGS)
 	x = known_movie(m, PG_GETARG_INT64(0));
 	if (m->is_folded != NULL && m->is_folded[x])
 		MrStatsNotePath("folded_item");
-	nx = m->norm[x];
-	if (!(nx > 0))
-		return (Datum) 0;		/* a zero vector has no direction */
-	s = m->scratch;
-	mr_blas.sgemv(MrRowMajor, MrNoTrans, m->n_items, m->k, 1.0f, m->Q, m->k,
-				  m->Q + (Size) x * m->k, 1, 0.0f, s, 1);
-	for (i = 0; i < m->n_items; i++)
-		s[i] = (m->norm[i] > 0) ? s[i] / (m->norm[i] * nx) : -INFINITY;
-	s[x] = -INFINITY;
-	emit_topk(fcinfo, m, NULL, NULL, 0, k, 0.0f);
+	/* the exact top k of the unit-vector dot products (serve_similar.c) */
+	emit_rows(fcinfo, m, MrServeSimilarTopK(m, x, k, top_index, top_score), 0.0f);
 	return (Datum) 0;
 }
 
