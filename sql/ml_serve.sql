@@ -8,11 +8,27 @@ DO $$ BEGIN DELETE FROM movierec.ratings; DELETE FROM movierec.models; END $$;
 SELECT ratings FROM load_movielens(:'mldir' || '/ml-latest-small');
 SELECT train('als', 'als') > 0 AS als_trained, train('ials', 'ials') > 0 AS ials_trained;
 SELECT path, count(*) AS users FROM generate_series(1, 610) u, recommend_explain_path(u, 'als') GROUP BY 1;
--- every user's recommend equals the precomputed list (blocked sgemm there)
-SELECT recommend_all('als', 10) AS rows_written;
-SELECT count(*) FILTER (WHERE l = (SELECT array_agg(movie_id ORDER BY rank) FROM recommend(user_id, 10, 'als')))
-         >= 600 AS recommend_all_agrees
-FROM (SELECT user_id, array_agg(movie_id ORDER BY rank) AS l FROM recommendations GROUP BY 1) s;
+-- every user's recommend is exactly the precomputed list (movies, order
+-- and scores), for the pruned scan (als) and for the full scan (ials, and
+-- als with pruning off)
+CREATE FUNCTION pg_temp.same_as_recommend(model text) RETURNS bigint LANGUAGE sql AS $$
+  SELECT count(*) FILTER (WHERE l = (SELECT array_agg(movie_id || ':' || score ORDER BY rank)
+                                     FROM recommend(user_id, 10, model)))
+  FROM (SELECT user_id, array_agg(movie_id || ':' || score ORDER BY rank) AS l
+        FROM recommendations WHERE model_id = (SELECT model_id FROM models WHERE model_name = model)
+        GROUP BY 1) s $$;
+SELECT recommend_all('als', 10) AS rows_written, recommend_all('ials', 10) AS ials_rows;
+SELECT pg_temp.same_as_recommend('als') AS als_users_equal, pg_temp.same_as_recommend('ials') AS ials_users_equal;
+SET movierec.scan_prune = off;
+SELECT recommend_all('als', 10) AS rows_written, pg_temp.same_as_recommend('als') AS users_equal_unpruned;
+RESET movierec.scan_prune;
+-- the full scan on two threads: the same lists
+SET movierec.blas_threads = 2;
+SET movierec.scan_prune = off;
+SELECT recommend_all('als', 10) AS rows_written, pg_temp.same_as_recommend('als') AS als_two_threads,
+       recommend_all('ials', 10) AS ials_rows, pg_temp.same_as_recommend('ials') AS ials_two_threads;
+RESET movierec.scan_prune;
+RESET movierec.blas_threads;
 -- rated movies never appear
 SELECT count(*) AS rated_recommended
 FROM generate_series(1, 610) u, recommend(u, 50, 'als') r

@@ -143,6 +143,7 @@ typedef struct MrServeUser
 } MrServeUser;
 
 /* serve_prune.c */
+extern struct MrPrune *MrServePruneIndex(MrServeModel *m, const float *p);
 extern bool MrServePruneRecommend(FunctionCallInfo fcinfo, MrServeModel *m,
 								  const MrServeUser *u, int k, bool exclude);
 

@@ -2,15 +2,16 @@
  * serve_batch.c: movierec.recommend_all(), the top k of every user of a
  * model materialized into movierec.recommendations.
  *
- * Design.  162,000 users x 59,000 movies is 9.6e9 scores: they are never
- * stored.  Users are taken in blocks of BLOCK_USERS and movies in blocks
- * of BLOCK_ITEMS; one sgemm computes the block's scores
- * (P_blk Q_blk^T, BLOCK_USERS x BLOCK_ITEMS floats, sized to stay in the
- * L2 cache), the user's rated movies in that block are set to -INFINITY,
- * and each row goes through that user's bounded heap (topk.c), which
- * rejects almost every score with one comparison.  Movie blocks are
- * visited in index (movie_id) order, so ties still go to the smaller
- * movie_id, exactly as recommend() ranks.
+ * Design.  Each user goes through the kernels of recommend() itself
+ * (user_topk): the norm-ordered scan of serve_prune.c when the model uses
+ * it, else the int8 pass and exact rescoring of serve_scan.c, in the scan
+ * variant in use.  So every stored list is, bit for bit, the list and the
+ * scores that recommend() gives that user on its "model" path, on every
+ * CPU.  (0.2's first version multiplied blocks of users by blocks of
+ * movies with OpenBLAS sgemm: its summation order, which depends on the
+ * CPU's BLAS kernel, made a few lists differ from recommend()'s in the
+ * last bits, and it scored all 9.6e9 pairs of 162,000 users x 59,000
+ * movies where pruning skips most of them on trained factors.)
  *
  * Users are the model's stored users (user_factors), scored with their
  * stored factors, like recommend()'s "model" path; movies they rated are
@@ -47,11 +48,10 @@
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 
-#include "blas.h"
+#include "eval_metrics.h"
+#include "mf.h"
 #include "stats.h"
 
-#define BLOCK_USERS 256
-#define BLOCK_ITEMS 2048
 #define CHUNK_ROWS	65536
 
 /* Stored users of a model. */
@@ -270,6 +270,87 @@ ease_topk(MrServeModel *m, int64 user_id, int k, float *score, int32 *index)
 	return MrTopKSort(&h);
 }
 
+/*
+ * Queue user_id's n movies (indexes idx, scores sc + add, best first) for
+ * insertion.  add is the constant recommend() adds (mu + b_u, summed in
+ * the same order), so the stored scores are its scores.
+ */
+static void
+emit_list(BatchOut *o, MrServeModel *m, int64 user_id, int n, const int32 *idx,
+		  const float *sc, float add)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (o->n == CHUNK_ROWS)
+			flush_rows(o);
+		o->user_ids[o->n] = Int64GetDatum(user_id);
+		o->ranks[o->n] = Int32GetDatum(i + 1);
+		o->movie_ids[o->n] = Int64GetDatum(m->item_ids[idx[i]]);
+		o->scores[o->n] = Float4GetDatum(sc[i] + add);
+		o->n++;
+	}
+}
+
+/*
+ * The top k of stored user r with recommend()'s own kernels and scores
+ * (b_i + q_i . p): the norm-ordered scan (the model uses it), or, for a
+ * bias-only model, its biases; the user's rated movies excluded.  Best
+ * first in idx/sc; returns the count.
+ */
+static int
+user_topk(MrServeModel *m, const BatchUsers *u, int32 r, int k, int32 *idx, float *sc)
+{
+	const int32 *ex = u->rated_idx + u->rated_ptr[r];
+	int32		nex = (int32) (u->rated_ptr[r + 1] - u->rated_ptr[r]);
+
+	if (m->k == 0)
+		return MrRankTopK(m->item_bias, m->n_items, ex, nex, k, sc, idx);
+	return MrPruneTopK(m->prune, m->Q, m->item_bias, u->P + (Size) r * m->k, k, ex, nex,
+					   idx, sc, NULL);
+}
+
+/* Interrupt check between blocks of users (no worker thread alive). */
+static void
+batch_check(void *arg)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * Every user of a factor model on the full scan: the int8 pass and exact
+ * rescoring of recommend(), blocks of users on movierec.blas_threads
+ * threads (serve_scan_batch.c).
+ */
+static void
+full_scan_users(MrServeModel *m, const BatchUsers *u, int k, BatchOut *o)
+{
+	int32		chunk = Max(64, Min(4096, (1 << 22) / k));
+	int32	   *cnt = palloc(sizeof(int32) * chunk);
+	int32	   *idx = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * (Size) chunk * k);
+	float	   *sc = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * (Size) chunk * k);
+	void	   *scratch = MemoryContextAllocHuge(CurrentMemoryContext,
+												 MrTopKExactUsersBytes(m->n_items, mr_blas_threads));
+	MrKernelEnv env;
+	int32		u0;
+
+	memset(&env, 0, sizeof(env));
+	env.check = batch_check;
+	for (u0 = 0; u0 < u->n; u0 += chunk)
+	{
+		int32		nu = Min(chunk, u->n - u0);
+		MrScanUsers in = {&m->packed, m->Q, m->item_bias, u->P + (Size) u0 * m->k,
+		u->rated_ptr + u0, u->rated_idx, k, cnt, idx, sc};
+		int32		r;
+
+		MrTopKExactUsers(&in, nu, mr_blas_threads, scratch, &env);
+		for (r = 0; r < nu; r++)
+			emit_list(o, m, u->ids[u0 + r], cnt[r], idx + (Size) r * k, sc + (Size) r * k,
+					  m->spec.global_mean + u->bias[u0 + r]);
+	}
+}
+
 PG_FUNCTION_INFO_V1(movierec_recommend_all);
 
 /*
@@ -289,11 +370,8 @@ movierec_recommend_all(PG_FUNCTION_ARGS)
 	Oid			types[5] = {INT8OID, INT8ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, FLOAT4ARRAYOID};
 	Oid			argtype = INT8OID;
 	Datum		arg;
-	float	   *C;
 	float	   *heap_s;
 	int32	   *heap_i;
-	MrTopK		heaps[BLOCK_USERS];
-	int64		cursor[BLOCK_USERS];
 	int32		u0;
 	int			rc;
 
@@ -342,81 +420,30 @@ movierec_recommend_all(PG_FUNCTION_ARGS)
 	if (o.plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 
-	C = MemoryContextAllocHuge(cxt, sizeof(float) * BLOCK_USERS * BLOCK_ITEMS);
-	heap_s = MemoryContextAllocHuge(cxt, sizeof(float) * BLOCK_USERS * (Size) k);
-	heap_i = MemoryContextAllocHuge(cxt, sizeof(int32) * BLOCK_USERS * (Size) k);
+	heap_s = palloc(sizeof(float) * k);
+	heap_i = palloc(sizeof(int32) * k);
 
-	/* ease: each user's list from the current ratings, as recommend() */
-	for (u0 = 0; m->ease != NULL && u0 < u.n; u0++)
-	{
-		int			n = ease_topk(m, u.ids[u0], k, heap_s, heap_i);
-
-		CHECK_FOR_INTERRUPTS();
-		for (int i = 0; i < n; i++)
+	/*
+	 * Each stored user's list: factor models on the full scan in blocks of
+	 * users on threads; else one by one, ease from the current ratings,
+	 * the pruned scan and bias-only models from the stored factors.
+	 */
+	if (m->ease == NULL && m->k > 0 && u.n > 0 && MrServePruneIndex(m, u.P) == NULL)
+		full_scan_users(m, &u, k, &o);
+	else
+		for (u0 = 0; u0 < u.n; u0++)
 		{
-			if (o.n == CHUNK_ROWS)
-				flush_rows(&o);
-			o.user_ids[o.n] = Int64GetDatum(u.ids[u0]);
-			o.ranks[o.n] = Int32GetDatum(i + 1);
-			o.movie_ids[o.n] = Int64GetDatum(m->item_ids[heap_i[i]]);
-			o.scores[o.n] = Float4GetDatum(heap_s[i]);
-			o.n++;
-		}
-	}
-	for (u0 = 0; m->ease == NULL && u0 < u.n; u0 += BLOCK_USERS)
-	{
-		int			bu = Min(BLOCK_USERS, u.n - u0);
-		int32		j0;
-		int			r;
+			int			n;
 
-		for (r = 0; r < bu; r++)
-		{
-			MrTopKReset(&heaps[r], k, heap_s + (Size) r * k, heap_i + (Size) r * k);
-			cursor[r] = u.rated_ptr[u0 + r];
-		}
-		for (j0 = 0; j0 < m->n_items; j0 += BLOCK_ITEMS)
-		{
-			int			bi = Min(BLOCK_ITEMS, m->n_items - j0);
-
-			CHECK_FOR_INTERRUPTS();
-			if (m->k > 0)
-				mr_blas.sgemm(MrRowMajor, MrNoTrans, MrTrans, bu, bi, m->k, 1.0f,
-							  u.P + (Size) u0 * m->k, m->k,
-							  m->Q + (Size) j0 * m->k, m->k, 0.0f, C, bi);
+			if ((u0 & 63) == 0)
+				CHECK_FOR_INTERRUPTS();
+			if (m->ease != NULL)
+				n = ease_topk(m, u.ids[u0], k, heap_s, heap_i);
 			else
-				memset(C, 0, sizeof(float) * bu * bi);
-			for (r = 0; r < bu; r++)
-			{
-				float	   *row = C + (Size) r * bi;
-				int64		end = u.rated_ptr[u0 + r + 1];
-
-				/* the user's rated movies in this block are not candidates */
-				while (cursor[r] < end && u.rated_idx[cursor[r]] < j0 + bi)
-				{
-					row[u.rated_idx[cursor[r]] - j0] = -INFINITY;
-					cursor[r]++;
-				}
-				MrTopKScanRow(&heaps[r], row, m->item_bias + j0, j0, bi);
-			}
+				n = user_topk(m, &u, u0, k, heap_i, heap_s);
+			emit_list(&o, m, u.ids[u0], n, heap_i, heap_s,
+					  m->ease != NULL ? 0.0f : m->spec.global_mean + u.bias[u0]);
 		}
-		for (r = 0; r < bu; r++)
-		{
-			int			n = MrTopKSort(&heaps[r]),
-						i;
-			float		add = m->spec.global_mean + u.bias[u0 + r];
-
-			for (i = 0; i < n; i++)
-			{
-				if (o.n == CHUNK_ROWS)
-					flush_rows(&o);
-				o.user_ids[o.n] = Int64GetDatum(u.ids[u0 + r]);
-				o.ranks[o.n] = Int32GetDatum(i + 1);
-				o.movie_ids[o.n] = Int64GetDatum(m->item_ids[heaps[r].index[i]]);
-				o.scores[o.n] = Float4GetDatum(heaps[r].score[i] + add);
-				o.n++;
-			}
-		}
-	}
 	flush_rows(&o);
 	SPI_finish();
 	MemoryContextSwitchTo(old);

@@ -84,6 +84,27 @@ build_prune(MrServeModel *m, const float *p)
 }
 
 /*
+ * The pruning index of m for user vectors like p (built on first use), or
+ * NULL when the model does not use it (not worth it, turned off, too few
+ * movies, no factors).
+ */
+MrPrune *
+MrServePruneIndex(MrServeModel *m, const float *p)
+{
+	if (m->prune_version != m->served_version)
+	{
+		/* the served movies were built again: so is the index */
+		m->prune_state = 0;
+		m->prune = NULL;
+	}
+	if (!MrScanPruneEnabled() || m->k == 0 || m->n_items < 4 * MR_PANEL || m->prune_state < 0)
+		return NULL;
+	if (m->prune_state == 0)
+		build_prune(m, p);
+	return m->prune;
+}
+
+/*
  * recommend() for a user with a vector and no `among`: the exact top k
  * through the pruned scan, emitted as (movie_id, score, rank).  Returns
  * false, having done nothing, when the model does not use pruning.
@@ -97,18 +118,7 @@ MrServePruneRecommend(FunctionCallInfo fcinfo, MrServeModel *m, const MrServeUse
 	int			n,
 				i;
 
-	if (m->prune_version != m->served_version)
-	{
-		/* the served movies were built again: so is the index */
-		m->prune_state = 0;
-		m->prune = NULL;
-	}
-	if (!MrScanPruneEnabled() || m->k == 0 || u->path == MR_PATH_POPULARITY ||
-		m->n_items < 4 * MR_PANEL || m->prune_state < 0)
-		return false;
-	if (m->prune_state == 0)
-		build_prune(m, u->p);
-	if (m->prune == NULL)
+	if (u->path == MR_PATH_POPULARITY || MrServePruneIndex(m, u->p) == NULL)
 		return false;
 	n = MrPruneTopK(m->prune, m->Q, m->item_bias, u->p, k,
 					exclude ? u->known_idx : NULL, exclude ? u->n_known : 0,

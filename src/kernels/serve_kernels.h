@@ -86,6 +86,33 @@ extern int	MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *can
 						int32_t *out_index, float *out_score);
 
 /*
+ * The exact top k of many users (serve_scan_batch.c): user r's vector is
+ * P + r k, its excluded items ex_idx[ex_ptr[r] .. ex_ptr[r + 1]); its
+ * count goes to out_n[r], its items and scores, best first, to
+ * out_index/out_score + r topk.  The same lists as MrScoreApprox +
+ * MrTopKExact per user, on `threads` threads (scratch:
+ * MrTopKExactUsersBytes); env->check runs between blocks of users.
+ */
+typedef struct MrScanUsers
+{
+	const MrPacked *pk;			/* the int8 copy of Q */
+	const float *Q;				/* n x k, exact */
+	const float *bias;			/* n, or NULL */
+	const float *P;				/* users x k */
+	const int64_t *ex_ptr;		/* users + 1 */
+	const int32_t *ex_idx;
+	int			topk;
+	int32_t    *out_n;
+	int32_t    *out_index;
+	float	   *out_score;
+} MrScanUsers;
+
+struct MrKernelEnv;
+extern size_t MrTopKExactUsersBytes(int32_t n, int threads);
+extern void MrTopKExactUsers(const MrScanUsers *in, int32_t n_users, int threads,
+							 void *scratch, const struct MrKernelEnv *env);
+
+/*
  * Norm-ordered exact top k (serve_prune.c): the items sorted once by an
  * upper-bound key, packed in that order, with per-panel suffix maxima of
  * bias and |q|, so that a query stops as soon as no later item can reach

@@ -12,7 +12,7 @@
  * (serve_scan_prune.c) gives the same as brute force, also on skewed
  * trained-like factors where it stops early.  Prints TAP.
  */
-// sources: src/kernels/serve_scan.c src/kernels/serve_scan_portable.c src/kernels/serve_scan_x86.c src/kernels/serve_scan_neon.c src/kernels/serve_scan_prune.c src/kernels/simd_dispatch.c src/kernels/topk.c
+// sources: src/kernels/serve_scan.c src/kernels/serve_scan_portable.c src/kernels/serve_scan_x86.c src/kernels/serve_scan_neon.c src/kernels/serve_scan_prune.c src/kernels/serve_scan_batch.c src/kernels/kern_util.c src/kernels/simd_dispatch.c src/kernels/topk.c
 // cross: aarch64
 #include "serve_kernels.h"
 #include "scan_variants.h"
@@ -151,6 +151,74 @@ same_topk(Case *c, int k, int excl, int32_t *rescored)
 	free(i2);
 	free(s1);
 	free(s2);
+	return good;
+}
+
+/*
+ * MrTopKExactUsers over n_users users (user r's vector: c->p with factor
+ * r % k negated and scaled by 1 + r / 8; every 7th user excludes the items
+ * i % (r + 2) == 1) on `threads` threads equals MrScoreApprox +
+ * MrTopKExact user by user: counts, ids and scores.  1 when identical.
+ */
+static int
+same_users(Case *c, int n_users, int k, int threads)
+{
+	float	   *P = malloc(sizeof(float) * (size_t) n_users * c->k);
+	int64_t    *ptr = malloc(sizeof(int64_t) * (n_users + 1));
+	int32_t    *ex = malloc(sizeof(int32_t) * ((size_t) n_users * c->n / 2 + 1));
+	int32_t    *cnt = malloc(sizeof(int32_t) * n_users);
+	int32_t    *idx = malloc(sizeof(int32_t) * (size_t) n_users * k);
+	float	   *sc = malloc(sizeof(float) * (size_t) n_users * k);
+	void	   *scratch = malloc(MrTopKExactUsersBytes(c->n, threads));
+	float	   *approx = malloc(sizeof(float) * (c->n + 1));
+	int32_t    *cand = malloc(sizeof(int32_t) * (c->n + 1));
+	int32_t    *i1 = malloc(sizeof(int32_t) * (k + 1));
+	float	   *s1 = malloc(sizeof(float) * (k + 1));
+	MrScanUsers in = {&c->pk, c->Q, c->bias, P, ptr, ex, k, cnt, idx, sc};
+	int64_t		m = 0;
+	int			r,
+				f,
+				good = 1;
+
+	for (r = 0; r < n_users; r++)
+	{
+		int32_t		i;
+
+		for (f = 0; f < c->k; f++)
+			P[(size_t) r * c->k + f] = c->p[f] * (1.0f + r / 8.0f) * (f == r % c->k ? -1.0f : 1.0f);
+		ptr[r] = m;
+		if (r % 7 == 0)
+			for (i = 0; i < c->n; i++)
+				if (i % (r + 2) == 1)
+					ex[m++] = i;
+	}
+	ptr[n_users] = m;
+	MrTopKExactUsers(&in, n_users, threads, scratch, NULL);
+	for (r = 0; r < n_users && good; r++)
+	{
+		const float *p = P + (size_t) r * c->k;
+		MrScanInput si = {c->n, c->k, c->Q, c->pk.weight, c->bias, p, NULL};
+		int			n1;
+		int64_t		e;
+
+		MrScoreApprox(&c->pk, p, c->bias, approx);
+		for (e = ptr[r]; e < ptr[r + 1]; e++)
+			approx[ex[e]] = -INFINITY;
+		n1 = MrTopKExact(&si, k, approx, cand, i1, s1);
+		good = (n1 == cnt[r] && memcmp(i1, idx + (size_t) r * k, sizeof(int32_t) * n1) == 0 &&
+				memcmp(s1, sc + (size_t) r * k, sizeof(float) * n1) == 0);
+	}
+	free(P);
+	free(ptr);
+	free(ex);
+	free(cnt);
+	free(idx);
+	free(sc);
+	free(scratch);
+	free(approx);
+	free(cand);
+	free(i1);
+	free(s1);
 	return good;
 }
 
@@ -310,7 +378,7 @@ bit_identical(const Case *c)
 }
 
 /* lines per variant: the forcing test and the 11 of test_variant */
-#define TESTS_PER_VARIANT 12
+#define TESTS_PER_VARIANT 13
 
 /* The tests of one variant (already forced). */
 static void
@@ -341,6 +409,9 @@ test_variant(MrSimd v)
 	snprintf(what, sizeof(what), "%s: k = 1 and k = 10000 (more than the candidates)", name);
 	ok(same_topk(&c, 1, 0, &rescored) && same_topk(&c, 10000, 0, &rescored) &&
 	   same_topk(&c, 9740, 5, &rescored), what);
+	snprintf(what, sizeof(what), "%s: many users at once (chunked passes, 1 and 3 threads, exclusions) = one by one (9743 x 63, 9742 x 64)", name);
+	ok(same_users(&c2, 53, 10, 1) && same_users(&c2, 53, 10, 3) && same_users(&c, 37, 25, 2) &&
+	   same_users(&c, 5, 9742, 1), what);
 	free_case(&c);
 	free_case(&c2);
 
