@@ -20,9 +20,9 @@ MrSettingsInit(void)
 	mr_preloaded = process_shared_preload_libraries_in_progress;
 
 	DefineCustomIntVariable("movierec.blas_threads",
-							"Threads OpenBLAS may use in one backend.",
+							"Threads OpenBLAS, and recommend_all's scan, may use in one backend.",
 							"Serving calls are small and run best single-threaded; "
-							"training may use more.",
+							"training and recommend_all may use more.",
 							&mr_blas_threads,
 							1, 1, 64,
 							PGC_USERSET, 0,
