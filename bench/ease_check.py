@@ -22,7 +22,8 @@ Protocol (src/evaluate.c): x_u = the user's training ratings (>= binarize
 when binarize > 0); B = I - P diag(1/diag P), P = (X'X + lambda I)^-1
 over the movies with >= 10 training ratings; candidates = every movie seen
 in training that the user did not rate in training (movies outside B score
--inf); users with a test rating >= 4; relevant = test rating >= 4;
+-inf; a user with no training rating of a movie in B is ranked by
+popularity); users with a test rating >= 4; relevant = test rating >= 4;
 NDCG@10 with the ideal DCG of min(#relevant, 10) hits; ties to the smaller
 movie id.  Popularity ranks by training rating count.  Double precision
 (movierec: float), so the last digit can differ in principle.
@@ -100,6 +101,8 @@ def ease(lam, binarize, min_ratings=10):
         np.fill_diagonal(B, 0)
         S = np.full((len(users), len(items)), -np.inf)
         S[:, keep] = Xk @ B
+        # a user with no training rating in B: popularity by training count
+        S[Xk.sum(axis=1) == 0] = cnt
         return S
     return f
 

@@ -343,11 +343,13 @@ read_training(MemoryContext cxt, int64 model_id, const MrModel *m,
 /*
  * EASE scores of ranked users b0 .. b0 + bn - 1 into S (bn x n_items):
  * x_u from their training pairs (sorted by item, i.e. movie_id), scored
- * by the same code as serving (serve_ease.c).
+ * by the same code as serving (serve_ease.c).  A user with no training
+ * rating of a movie in B gets the popularity ranking instead, as in
+ * recommend(); here, as for popularity models, by training count.
  */
 static void
 ease_score_block(MrEaseTable *t, const TrainPair *pairs, const int64 *ex_ptr,
-				 int32 b0, int bn, float *S)
+				 int32 b0, int bn, const int32 *item_count, float *S)
 {
 	int32	   *idx = palloc(sizeof(int32) * Max(t->n_items, 1));
 	float	   *vals = palloc(sizeof(float) * Max(t->n_items, 1));
@@ -366,8 +368,11 @@ ease_score_block(MrEaseTable *t, const TrainPair *pairs, const int64 *ex_ptr,
 			vals[n] = pairs[q].rating;
 			n++;
 		}
-		MrEaseSetUser(t, n, idx, vals);
-		MrEaseScoreAll(t, S + (size_t) j * t->n_items);
+		if (MrEaseSetUser(t, n, idx, vals) > 0)
+			MrEaseScoreAll(t, S + (size_t) j * t->n_items);
+		else
+			for (int32 i = 0; i < t->n_items; i++)
+				S[(size_t) j * t->n_items + i] = (float) item_count[i];
 	}
 	pfree(idx);
 	pfree(vals);
@@ -573,7 +578,7 @@ movierec_evaluate(PG_FUNCTION_ARGS)
 
 			CHECK_FOR_INTERRUPTS();
 			if (ease != NULL)
-				ease_score_block(ease, pairs, ex_ptr, b0, bn, S);
+				ease_score_block(ease, pairs, ex_ptr, b0, bn, m->item_count, S);
 			else if (m->k > 0 && !is_pop)
 			{
 				for (int j = 0; j < bn; j++)

@@ -55,7 +55,7 @@ CREATE FUNCTION pg_temp.user_ok(m bigint, u bigint, bin real) RETURNS boolean LA
 $$;
 RESET client_min_messages;
 
-SELECT plan(31);
+SELECT plan(33);
 
 SELECT is(ARRAY(SELECT jsonb_object_keys(movierec.default_params('ease')) ORDER BY 1),
           ARRAY['binarize', 'min_item_ratings', 'regularization', 'seed', 'threads'],
@@ -172,6 +172,21 @@ CREATE TABLE public.ease_ev_test AS SELECT * FROM movierec.ratings WHERE (user_i
 SELECT ok((movierec.evaluate(movierec.train('t_ev', 'ease', '{"regularization": 20}', 'public.ease_ev_train'),
                              'public.ease_ev_test')->>'ndcg_at_k')::float8 > 0,
           'evaluate() ranks with B');
+-- a user whose only training rating is of a movie outside B (too few
+-- ratings) is ranked by popularity, as recommend() serves them: the same
+-- NDCG as a popularity model of the same training data
+CREATE TABLE public.ease_cold_train AS
+  SELECT * FROM movierec.ratings WHERE user_id <> 7
+  UNION ALL SELECT 7, 111, 5, now();
+CREATE TABLE public.ease_cold_test AS SELECT * FROM movierec.ratings WHERE user_id = 7 AND movie_id <= 110;
+CREATE TEMP TABLE cold AS
+SELECT (movierec.evaluate(movierec.train('t_cold', 'ease', '{"regularization": 20, "min_item_ratings": 5}',
+                                         'public.ease_cold_train'), 'public.ease_cold_test')->>'ndcg_at_k')::float8 AS ease,
+       (movierec.evaluate(movierec.train('t_coldpop', 'popularity', '{}', 'public.ease_cold_train'),
+                          'public.ease_cold_test')->>'ndcg_at_k')::float8 AS pop;
+SELECT ok((SELECT ease > 0 FROM cold), 'an ease user with no rating in B gets a ranking in evaluate()');
+SELECT is((SELECT ease FROM cold), (SELECT pop FROM cold),
+          '  the popularity ranking (the NDCG of a popularity model of the same data)');
 SELECT is((SELECT count(*) FROM movierec.grid_search('ease', '{"regularization": [5, 50]}',
                                                      'movierec.ratings', 2, 'ndcg_at_k')),
           2::bigint, 'grid_search over the regularization of ease');
