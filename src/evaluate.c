@@ -44,6 +44,7 @@
 
 #include "ease.h"
 #include "eval_metrics.h"
+#include "serve_kernels.h"
 #include "evaluate.h"
 #include "model_store.h"
 #include "movierec.h"
@@ -553,10 +554,15 @@ movierec_evaluate(PG_FUNCTION_ARGS)
 		int			nb = (int) Max(1, Min(256, SCORE_BLOCK_FLOATS / Max(m->n_items, 1)));
 		float	   *add = big_alloc(cxt, m->n_items, sizeof(float));
 		float	   *Pb = big_alloc(cxt, (Size) nb * Max(m->k, 1), sizeof(float));
-		float	   *S = big_alloc(cxt, (Size) nb * m->n_items, sizeof(float));
 		bool	   *covered = big_alloc(cxt, m->n_items, sizeof(bool));
-		float	   *hs = palloc(sizeof(float) * k);
-		int32	   *top = palloc(sizeof(int32) * k);
+		float	   *hs = palloc(sizeof(float) * (Size) nb * k);
+		int32	   *top = palloc(sizeof(int32) * (Size) nb * k);
+		int32	   *n_tops = palloc(sizeof(int32) * nb);
+		/* factor models rank with recommend()'s exact scan (see below) */
+		bool		scan = (ease == NULL && !is_pop && m->k > 0 && m->k <= MR_SERVE_SCAN_MAX_K);
+		MrPacked	pk;
+		void	   *scan_mem = NULL;
+		float	   *S = scan ? NULL : big_alloc(cxt, (Size) nb * m->n_items, sizeof(float));
 
 		pairs = read_training(cxt, model_id, m, ranked, n_ranked, &n_pairs);
 		ex_ptr = big_alloc(cxt, n_ranked + 1, sizeof(int64));
@@ -571,6 +577,13 @@ movierec_evaluate(PG_FUNCTION_ARGS)
 
 		for (int32 i = 0; i < m->n_items; i++)
 			add[i] = is_pop ? (float) m->item_count[i] : m->item_bias[i];
+		if (scan)
+		{
+			char	   *raw = big_alloc(cxt, MrPackedBytes(m->n_items, m->k) + 64, 1);
+
+			MrPackItems(m->Q, m->n_items, m->k, (void *) TYPEALIGN(64, raw), &pk);
+			scan_mem = big_alloc(cxt, MrTopKExactUsersBytes(m->n_items, mr_blas_threads), 1);
+		}
 
 		for (int32 b0 = 0; b0 < n_ranked; b0 += nb)
 		{
@@ -591,7 +604,20 @@ movierec_evaluate(PG_FUNCTION_ARGS)
 					else
 						memset(Pb + (size_t) j * m->k, 0, sizeof(float) * m->k);
 				}
-				MrScoreBlock(Pb, bn, m->Q, m->n_items, m->k, add, S);
+				if (scan)
+				{
+					/*
+					 * The exact top k of b_i + q_i . p_u, as recommend()
+					 * ranks (int8 pass and exact rescoring, the variant in
+					 * use; serve_scan_batch.c), training movies excluded.
+					 */
+					MrScanUsers in = {&pk, m->Q, m->item_bias, Pb, ex_ptr + b0, ex_items, k,
+					n_tops, top, hs};
+
+					MrTopKExactUsers(&in, bn, mr_blas_threads, scan_mem, NULL);
+				}
+				else
+					MrScoreBlock(Pb, bn, m->Q, m->n_items, m->k, add, S);
 			}
 			else
 				MrScoreBlock(NULL, bn, NULL, m->n_items, 0, add, S);
@@ -599,23 +625,24 @@ movierec_evaluate(PG_FUNCTION_ARGS)
 			for (int j = 0; j < bn; j++)
 			{
 				int32		s = b0 + j;
-				int			n_top;
+				int32	   *tj = top + (size_t) j * k;
 				MrRankStats st;
 
-				n_top = MrRankTopK(S + (size_t) j * m->n_items, m->n_items,
-								   ex_items + ex_ptr[s], ex_ptr[s + 1] - ex_ptr[s],
-								   k, hs, top);
-				MrRankMetrics(top, n_top, k, rel_items + rel_ptr[s],
+				if (!scan)
+					n_tops[j] = MrRankTopK(S + (size_t) j * m->n_items, m->n_items,
+										   ex_items + ex_ptr[s], ex_ptr[s + 1] - ex_ptr[s],
+										   k, hs + (size_t) j * k, tj);
+				MrRankMetrics(tj, n_tops[j], k, rel_items + rel_ptr[s],
 							  (int) (rel_ptr[s + 1] - rel_ptr[s]), rel_total[s], &st);
 				sum_p += st.precision;
 				sum_r += st.recall;
 				sum_n += st.ndcg;
 				sum_ap += st.ap;
-				for (int t = 0; t < n_top; t++)
+				for (int t = 0; t < n_tops[j]; t++)
 				{
-					if (!covered[top[t]])
+					if (!covered[tj[t]])
 					{
-						covered[top[t]] = true;
+						covered[tj[t]] = true;
 						n_covered++;
 					}
 				}
