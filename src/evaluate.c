@@ -44,10 +44,10 @@
 
 #include "ease.h"
 #include "eval_metrics.h"
-#include "serve_kernels.h"
 #include "evaluate.h"
 #include "model_store.h"
 #include "movierec.h"
+#include "serve_kernels.h"
 
 /* Rows fetched from a cursor at a time. */
 #define FETCH_ROWS 10000

@@ -2,12 +2,14 @@
  * serve_batch.c: movierec.recommend_all(), the top k of every user of a
  * model materialized into movierec.recommendations.
  *
- * Design.  Each user goes through the kernels of recommend() itself
- * (user_topk): the norm-ordered scan of serve_prune.c when the model uses
- * it, else the int8 pass and exact rescoring of serve_scan.c, in the scan
- * variant in use.  So every stored list is, bit for bit, the list and the
- * scores that recommend() gives that user on its "model" path, on every
- * CPU.  (0.2's first version multiplied blocks of users by blocks of
+ * Design.  Each user goes through the kernels of recommend() itself, in
+ * the scan variant in use: the norm-ordered scan of serve_prune.c when the
+ * model uses it (user_topk, one user at a time), else the int8 pass and
+ * exact rescoring of serve_scan.c for blocks of 16 users per chunk of
+ * movies on movierec.blas_threads threads (full_scan_users,
+ * serve_scan_batch.c).  So every stored list is, bit for bit, the list and
+ * the scores that recommend() gives that user on its "model" path, on
+ * every CPU and for any thread count.  (0.2's first version multiplied blocks of users by blocks of
  * movies with OpenBLAS sgemm: its summation order, which depends on the
  * CPU's BLAS kernel, made a few lists differ from recommend()'s in the
  * last bits, and it scored all 9.6e9 pairs of 162,000 users x 59,000
