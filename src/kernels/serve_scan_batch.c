@@ -11,7 +11,7 @@
  * arrays.  One user reads the whole int8 copy (4 MB at 62,423 x 64), so
  * the pass is bound by memory bandwidth; here a thread takes up to
  * MR_BATCH_USERS users at a time and runs the variant's pass over one
- * chunk of CHUNK_PANELS panels (64 KB of int8 at k = 64, in L2) for each
+ * chunk of CHUNK_PANELS panels (256 KB of int8 at k = 64, in L2) for each
  * of them before the next chunk: the item data comes from memory once per
  * block instead of once per user.  Every item's integer sum is the same
  * whatever the range a pass covers, so the scores have the same bits.  MrParallelRows (kern_util.c) hands users to the threads in
@@ -26,7 +26,7 @@
 /* Users scored together over one chunk of panels. */
 #define MR_BATCH_USERS 16
 
-/* Panels of one chunk: 256 x 16 movies, 64 KB of int8 at k = 64. */
+/* Panels of one chunk: 256 x 16 movies, 256 KB of int8 at k = 64. */
 #define CHUNK_PANELS 256
 
 /* What the row function of one MrTopKExactUsers call reads and writes. */
