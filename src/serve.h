@@ -82,6 +82,7 @@ typedef struct MrServeModel
 	 */
 	float	   *unit;
 	MrPacked	unit_packed;
+	int32		unit_zero;		/* movies with a zero vector (never similar) */
 	uint64		similar_version;
 
 	/*
@@ -166,6 +167,8 @@ extern uint64 MrServeRelsGeneration(void);
 extern float *MrServeAllocFloats(MemoryContext cxt, Size n);
 extern void MrServeDerive(MrServeModel *m, MemoryContext cxt);
 extern int32 MrServeItemIndex(const MrServeModel *m, int64 movie_id);
+extern void MrServeEmitTopK(FunctionCallInfo fcinfo, const MrServeModel *m, int n,
+							const int32 *index, const float *score, float add);
 
 /* relations serving opens directly (MrServeRelid) */
 #define MR_REL_RATINGS			0

@@ -15,13 +15,16 @@
 #include "serve.h"
 
 #include "catalog/namespace.h"
+#include "funcapi.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/tuplestore.h"
 
 #include "blas.h"
 #include "model_store.h"
+#include "stats.h"
 
 /* a movie_id -> index table is kept when ids span at most this many ... */
 #define MR_SERVE_DENSE_IDS_MAX (4 * 1024 * 1024)
@@ -209,4 +212,28 @@ MrServeItemIndex(const MrServeModel *m, int64 movie_id)
 	}
 
 	return MrFindId(m->item_ids, m->n_items, movie_id);
+}
+
+/*
+ * Emit (movie_id, score + add, rank) for the n movies index[0..n), best
+ * first, into the materialized result of fcinfo, and count the rows.
+ */
+void
+MrServeEmitTopK(FunctionCallInfo fcinfo, const MrServeModel *m, int n,
+				const int32 *index, const float *score, float add)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = Int64GetDatum(m->item_ids[index[i]]);
+		values[1] = Float4GetDatum(score[i] + add);
+		values[2] = Int32GetDatum(i + 1);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	MrStatsNoteRows(n);
 }

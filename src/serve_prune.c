@@ -23,8 +23,6 @@
 
 #include <math.h>
 
-#include "funcapi.h"
-#include "utils/tuplestore.h"
 
 #include "scan_kernel.h"
 #include "stats.h"
@@ -113,28 +111,14 @@ bool
 MrServePruneRecommend(FunctionCallInfo fcinfo, MrServeModel *m, const MrServeUser *u,
 					  int k, bool exclude)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	float		add;
-	int			n,
-				i;
+	int			n;
 
 	if (u->path == MR_PATH_POPULARITY || MrServePruneIndex(m, u->p) == NULL)
 		return false;
 	n = MrPruneTopK(m->prune, m->Q, m->item_bias, u->p, k,
 					exclude ? u->known_idx : NULL, exclude ? u->n_known : 0,
 					prune_index, prune_score, NULL);
-	add = m->spec.global_mean + u->bias;
-	for (i = 0; i < n; i++)
-	{
-		Datum		values[3];
-		bool		nulls[3] = {false, false, false};
-
-		values[0] = Int64GetDatum(m->item_ids[prune_index[i]]);
-		values[1] = Float4GetDatum(prune_score[i] + add);
-		values[2] = Int32GetDatum(i + 1);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+	MrServeEmitTopK(fcinfo, m, n, prune_index, prune_score, m->spec.global_mean + u->bias);
 	MrStatsNotePath(MrServePathName(u->path));
-	MrStatsNoteRows(n);
 	return true;
 }

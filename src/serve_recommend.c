@@ -189,26 +189,6 @@ score_popularity(MrServeModel *m, const int32 *cand, int32 ncand)
 	}
 }
 
-/* Emit (movie_id, score + add, rank) for the n movies of top_index/top_score. */
-static void
-emit_rows(FunctionCallInfo fcinfo, MrServeModel *m, int n, float add)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int			i;
-
-	for (i = 0; i < n; i++)
-	{
-		Datum		values[3];
-		bool		nulls[3] = {false, false, false};
-
-		values[0] = Int64GetDatum(m->item_ids[top_index[i]]);
-		values[1] = Float4GetDatum(top_score[i] + add);
-		values[2] = Int32GetDatum(i + 1);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	MrStatsNoteRows(n);
-}
-
 /*
  * Select the top k of m->scratch over cand and emit (movie_id, score +
  * add, rank).  When p is given, scratch holds the approximate pass and
@@ -234,7 +214,7 @@ emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, const float *p,
 		MrTopKScan(&h, m->scratch, cand, cand ? ncand : m->n_items);
 		n = MrTopKSort(&h);
 	}
-	emit_rows(fcinfo, m, n, add);
+	MrServeEmitTopK(fcinfo, m, n, top_index, top_score, add);
 }
 
 
@@ -409,7 +389,8 @@ movierec_similar_movies(PG_FUNCTION_ARGS)
 	if (m->is_folded != NULL && m->is_folded[x])
 		MrStatsNotePath("folded_item");
 	/* the exact top k of the unit-vector dot products (serve_similar.c) */
-	emit_rows(fcinfo, m, MrServeSimilarTopK(m, x, k, top_index, top_score), 0.0f);
+	MrServeEmitTopK(fcinfo, m, MrServeSimilarTopK(m, x, k, top_index, top_score),
+					top_index, top_score, 0.0f);
 	return (Datum) 0;
 }
 

@@ -29,6 +29,7 @@ build_unit(MrServeModel *m)
 	int32		i;
 
 	m->unit = MrServeAllocFloats(m->served_cxt, mul_size(m->n_items, k));
+	m->unit_zero = 0;
 	for (i = 0; i < m->n_items; i++)
 	{
 		const float *q = m->Q + (Size) i * k;
@@ -38,9 +39,12 @@ build_unit(MrServeModel *m)
 
 		for (f = 0; f < k; f++)
 			ss += (double) q[f] * q[f];
-		if (ss > 0)
+		/* the same test as the per-call exclusion below */
+		if (m->norm[i] > 0 && ss > 0)
 			for (f = 0; f < k; f++)
 				u[f] = (float) (q[f] / sqrt(ss));
+		if (!(m->norm[i] > 0))
+			m->unit_zero++;
 	}
 	raw = MemoryContextAllocExtended(m->served_cxt, MrPackedBytes(m->n_items, k) + 64,
 									 MCXT_ALLOC_HUGE);
@@ -67,7 +71,7 @@ MrServeSimilarTopK(MrServeModel *m, int32 x, int k, int32 *out_index, float *out
 		build_unit(m);
 	p = m->unit + (Size) x * m->k;
 	MrScoreApprox(&m->unit_packed, p, NULL, s);
-	for (i = 0; i < m->n_items; i++)
+	for (i = 0; m->unit_zero > 0 && i < m->n_items; i++)
 		if (!(m->norm[i] > 0))
 			s[i] = -INFINITY;
 	s[x] = -INFINITY;
