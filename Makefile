@@ -26,7 +26,10 @@ DATA_built = movierec--$(EXTVERSION).sql movierec--0.1--0.2.sql
 # -Wall -Wextra, less two checks that PostgreSQL's own headers and the fmgr
 # calling convention trip (utils/array.h: sign-compare; every PG_FUNCTION_ARGS
 # and callback that ignores an argument: unused-parameter).
-PG_CPPFLAGS = -Isrc -Isrc/kernels -Werror=implicit-function-declaration -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -O2
+# -ffp-contract=off: a * b + c stays two roundings on every target (aarch64
+# and FMA-enabled x86 code would otherwise fuse it), so the kernels give the
+# same bits everywhere; fused multiply-adds are only the explicit fmaf() ones.
+PG_CPPFLAGS = -Isrc -Isrc/kernels -Werror=implicit-function-declaration -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -O2 -ffp-contract=off
 SHLIB_LINK = -ldl -lm -lpthread
 EXTRA_CLEAN = test/unit/*.bin src/*.d src/kernels/*.d
 

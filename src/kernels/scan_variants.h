@@ -42,6 +42,16 @@ typedef void (*MrLowerFn) (const float *approx, const float *w, float e,
 typedef int32_t (*MrUpperFn) (const float *approx, const float *w, float e,
 							  float tau, int32_t n, int32_t *cand);
 
+/*
+ * The block maxima of the full scan, for blocks b < nb of 16 items:
+ * lo[b] = the largest lower bound a_i - e_i, hi[b] = the largest upper
+ * bound a_i + e_i of an item with a_i > -INFINITY (-INFINITY if none),
+ * with the bound of MrBound in its operations and order (the same bits in
+ * every variant).  One read of approx and w instead of one per pass.
+ */
+typedef void (*MrBlockFn) (const float *approx, const float *w, float e,
+						   int32_t nb, float *lo, float *hi);
+
 /* Factors padded to an even count: the layout stores them in pairs. */
 static inline int
 MrKPad(int k)
@@ -93,6 +103,7 @@ extern void MrQuantizeQuery(const float *p, int k, MrQuery *q);
 extern MrApproxFn MrScanApproxFn(void);
 extern MrLowerFn MrScanLowerFn(void);
 extern MrUpperFn MrScanUpperFn(void);
+extern MrBlockFn MrScanBlockFn(void);
 
 /* Portable variants (serve_scan.c): also the scalar tails of the others. */
 extern void MrApproxPortable(const int8_t *q8, const float *scale, int32_t n, int k,
@@ -101,6 +112,8 @@ extern void MrLowerPortable(const float *approx, const float *w, float e,
 							int32_t i, int32_t n, MrTopK *h, const uint8_t *skip);
 extern int32_t MrUpperPortable(const float *approx, const float *w, float e,
 							   float tau, int32_t n, int32_t *cand);
+extern void MrBlockPortable(const float *approx, const float *w, float e,
+							int32_t nb, float *lo, float *hi);
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define MR_SCAN_X86 1
@@ -118,6 +131,10 @@ extern void MrLowerAvx2(const float *approx, const float *w, float e,
 						int32_t i, int32_t n, MrTopK *h, const uint8_t *skip);
 extern int32_t MrUpperAvx2(const float *approx, const float *w, float e,
 						   float tau, int32_t n, int32_t *cand);
+extern void MrBlockAvx512(const float *approx, const float *w, float e,
+						  int32_t nb, float *lo, float *hi);
+extern void MrBlockAvx2(const float *approx, const float *w, float e,
+						int32_t nb, float *lo, float *hi);
 extern float MrScoreExactFma(const float *q, int k, const float *p, float bias);
 extern void MrScoreExactRowsFma(const float *Q, int k, const float *p, const float *bias,
 								const int32_t *idx, int32_t n, float *out);
@@ -131,6 +148,8 @@ extern void MrLowerNeon(const float *approx, const float *w, float e,
 						int32_t i, int32_t n, MrTopK *h, const uint8_t *skip);
 extern int32_t MrUpperNeon(const float *approx, const float *w, float e,
 						   float tau, int32_t n, int32_t *cand);
+extern void MrBlockNeon(const float *approx, const float *w, float e,
+						int32_t nb, float *lo, float *hi);
 #endif
 
 #endif							/* MR_SCAN_VARIANTS_H */

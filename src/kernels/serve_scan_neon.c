@@ -93,7 +93,8 @@ MrApproxNeon(const int8_t *q8, const float *scale, int32_t n, int k,
 	}
 }
 
-/* |a| 2^-21 + e |q| + 2^-100, 4 lanes (the operations of MrBound). */
+/* e |q| + |a| 2^-21 + 2^-100, 4 lanes (MrBound's operations and order). */
+MR_NO_CONTRACT
 static inline float32x4_t
 bound4(float32x4_t a, float32x4_t qn, float32x4_t e)
 {
@@ -102,6 +103,7 @@ bound4(float32x4_t a, float32x4_t qn, float32x4_t e)
 }
 
 /* Pass 1, 16 items per step: any lane beating the root goes to scalar code. */
+MR_NO_CONTRACT
 void
 MrLowerNeon(const float *approx, const float *w, float e, int32_t i,
 			int32_t n, MrTopK *h, const uint8_t *skip)
@@ -128,6 +130,7 @@ MrLowerNeon(const float *approx, const float *w, float e, int32_t i,
 }
 
 /* Pass 2, 16 items per step: a block with a candidate is listed in scalar. */
+MR_NO_CONTRACT
 int32_t
 MrUpperNeon(const float *approx, const float *w, float e, float tau,
 			int32_t n, int32_t *cand)
@@ -165,6 +168,35 @@ MrUpperNeon(const float *approx, const float *w, float e, float tau,
 			cand[m++] = i;
 	}
 	return m;
+}
+
+/* Block maxima, NEON: four vectors of 4 lanes per block, reduced with FMAXV. */
+MR_NO_CONTRACT
+void
+MrBlockNeon(const float *approx, const float *w, float e, int32_t nb,
+			float *lo, float *hi)
+{
+	float32x4_t ev = vdupq_n_f32(e);
+	float32x4_t ninf = vdupq_n_f32(-INFINITY);
+	int32_t		b;
+
+	for (b = 0; b < nb; b++)
+	{
+		float32x4_t ml = ninf,
+					mh = ninf;
+		int			q;
+
+		for (q = 0; q < 4; q++)
+		{
+			float32x4_t a = vld1q_f32(approx + (size_t) b * 16 + 4 * q);
+			float32x4_t bd = bound4(a, vld1q_f32(w + (size_t) b * 16 + 4 * q), ev);
+
+			ml = vmaxq_f32(ml, vsubq_f32(a, bd));
+			mh = vmaxq_f32(mh, vbslq_f32(vcgtq_f32(a, ninf), vaddq_f32(a, bd), ninf));
+		}
+		lo[b] = vmaxvq_f32(ml);
+		hi[b] = vmaxvq_f32(mh);
+	}
 }
 
 #endif							/* __aarch64__ */

@@ -1,8 +1,8 @@
 /*
  * serve_scan_portable.c: the portable variant of the scan's passes (see
- * serve_scan.c): the approximate integer pass and the two bound passes in
- * GNU C generic vectors, which the compiler turns into the target's own
- * vector instructions with no call.  The x86 and NEON variants use its bound
+ * serve_scan.c): the approximate integer pass, the two bound passes and the
+ * block maxima, in plain loops and GNU C generic vectors that the compiler
+ * turns into the target's own vector instructions with no call.  The x86 and NEON variants use its bound
  * passes for their tails, and serve_scan.c chooses among all of them.
  *
  * Plain C over arrays: no PostgreSQL calls (unit tested in
@@ -133,4 +133,69 @@ MrUpperPortable(const float *approx, const float *w, float e, float tau,
 			cand[m++] = i;
 	}
 	return m;
+}
+
+/* GNU C generic vectors of 4 floats and 4 int32 (bit casts between them). */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+/* The lanes of x where m is set, else those of y. */
+static inline v4f
+v4_select(v4i m, v4f x, v4f y)
+{
+	return (v4f) (((v4i) x & m) | ((v4i) y & ~m));
+}
+
+/* The largest of 4 lanes. */
+static inline float
+v4_hmax(v4f x)
+{
+	float		a = x[0] > x[1] ? x[0] : x[1],
+				b = x[2] > x[3] ? x[2] : x[3];
+
+	return a > b ? a : b;
+}
+
+/*
+ * Block maxima, portable: four vectors of 4 lanes per block in GNU C
+ * generic vectors (SSE2 on x86-64, NEON on aarch64), with MrBound's
+ * operations one rounding each (MR_NO_CONTRACT).
+ */
+MR_NO_CONTRACT
+void
+MrBlockPortable(const float *approx, const float *w, float e, int32_t nb,
+				float *lo, float *hi)
+{
+	const v4f	ev = {e, e, e, e},
+				c21 = {0x1p-21f, 0x1p-21f, 0x1p-21f, 0x1p-21f},
+				c100 = {0x1p-100f, 0x1p-100f, 0x1p-100f, 0x1p-100f},
+				ninf = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+	const v4i	absmask = {0x7FFFFFFF, 0x7FFFFFFF, 0x7FFFFFFF, 0x7FFFFFFF};
+	int32_t		b;
+
+	for (b = 0; b < nb; b++)
+	{
+		v4f			ml = ninf,
+					mh = ninf;
+		int			q;
+
+		for (q = 0; q < 4; q++)
+		{
+			v4f			a,
+						wq,
+						bd,
+						l,
+						u;
+
+			memcpy(&a, approx + (size_t) b * 16 + 4 * q, sizeof(a));
+			memcpy(&wq, w + (size_t) b * 16 + 4 * q, sizeof(wq));
+			bd = ev * wq + (v4f) ((v4i) a & absmask) * c21 + c100;
+			l = a - bd;
+			u = v4_select(a > ninf, a + bd, ninf);
+			ml = v4_select(l > ml, l, ml);
+			mh = v4_select(u > mh, u, mh);
+		}
+		lo[b] = v4_hmax(ml);
+		hi[b] = v4_hmax(mh);
+	}
 }

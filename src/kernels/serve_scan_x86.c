@@ -189,8 +189,9 @@ MrApproxAvx2(const int8_t *q8, const float *scale, int32_t n, int k,
 	}
 }
 
-/* |a| 2^-21 + e |q| + 2^-100, 16 lanes (the operations of MrBound). */
+/* e |q| + |a| 2^-21 + 2^-100, 16 lanes (MrBound's operations and order). */
 __attribute__((target("avx512f")))
+MR_NO_CONTRACT
 static inline __m512
 bound16(__m512 a, __m512 qn, __m512 e)
 {
@@ -203,6 +204,7 @@ bound16(__m512 a, __m512 qn, __m512 e)
 
 /* Pass 1, 16 items per step: only lanes whose bound beats the root go on. */
 __attribute__((target("avx512f")))
+MR_NO_CONTRACT
 void
 MrLowerAvx512(const float *approx, const float *w, float e, int32_t i,
 			  int32_t n, MrTopK *h, const uint8_t *skip)
@@ -230,6 +232,7 @@ MrLowerAvx512(const float *approx, const float *w, float e, int32_t i,
 
 /* Pass 2, 16 items per step, indexes written with a compress-store. */
 __attribute__((target("avx512f")))
+MR_NO_CONTRACT
 int32_t
 MrUpperAvx512(const float *approx, const float *w, float e, float tau,
 			  int32_t n, int32_t *cand)
@@ -265,8 +268,9 @@ MrUpperAvx512(const float *approx, const float *w, float e, float tau,
 	return m;
 }
 
-/* |a| 2^-21 + e |q| + 2^-100, 8 lanes (the operations of MrBound). */
+/* e |q| + |a| 2^-21 + 2^-100, 8 lanes (MrBound's operations and order). */
 __attribute__((target("avx2,fma")))
+MR_NO_CONTRACT
 static inline __m256
 bound8(__m256 a, __m256 qn, __m256 e)
 {
@@ -279,6 +283,7 @@ bound8(__m256 a, __m256 qn, __m256 e)
 
 /* Pass 1, 16 items per step (two halves of 8), survivors pushed in scalar. */
 __attribute__((target("avx2,fma")))
+MR_NO_CONTRACT
 void
 MrLowerAvx2(const float *approx, const float *w, float e, int32_t i,
 			int32_t n, MrTopK *h, const uint8_t *skip)
@@ -310,6 +315,7 @@ MrLowerAvx2(const float *approx, const float *w, float e, int32_t i,
 
 /* Pass 2, 8 items per step: a movemask, then the set bits in order. */
 __attribute__((target("avx2,fma")))
+MR_NO_CONTRACT
 int32_t
 MrUpperAvx2(const float *approx, const float *w, float e, float tau,
 			int32_t n, int32_t *cand)
@@ -341,6 +347,65 @@ MrUpperAvx2(const float *approx, const float *w, float e, float tau,
 			cand[m++] = i;
 	}
 	return m;
+}
+
+/* Block maxima, AVX-512: one block of 16 per vector, reduced per block. */
+__attribute__((target("avx512f")))
+MR_NO_CONTRACT
+void
+MrBlockAvx512(const float *approx, const float *w, float e, int32_t nb,
+			  float *lo, float *hi)
+{
+	__m512		ev = _mm512_set1_ps(e);
+	__m512		ninf = _mm512_set1_ps(-INFINITY);
+	int32_t		b;
+
+	for (b = 0; b < nb; b++)
+	{
+		__m512		a = _mm512_loadu_ps(approx + (size_t) b * 16);
+		__m512		bd = bound16(a, _mm512_loadu_ps(w + (size_t) b * 16), ev);
+		__mmask16	fin = _mm512_cmp_ps_mask(a, ninf, _CMP_GT_OQ);
+
+		lo[b] = _mm512_reduce_max_ps(_mm512_sub_ps(a, bd));
+		hi[b] = _mm512_reduce_max_ps(_mm512_mask_blend_ps(fin, ninf, _mm512_add_ps(a, bd)));
+	}
+}
+
+/*
+ * Block maxima, AVX2: the two halves of a block maxed together, then the
+ * lower and upper maxima of the block reduced side by side in one vector.
+ */
+__attribute__((target("avx2,fma")))
+MR_NO_CONTRACT
+void
+MrBlockAvx2(const float *approx, const float *w, float e, int32_t nb,
+			float *lo, float *hi)
+{
+	__m256		ev = _mm256_set1_ps(e);
+	__m256		ninf = _mm256_set1_ps(-INFINITY);
+	int32_t		b;
+
+	for (b = 0; b < nb; b++)
+	{
+		const float *a = approx + (size_t) b * 16;
+		__m256		a0 = _mm256_loadu_ps(a),
+					a1 = _mm256_loadu_ps(a + 8);
+		__m256		d0 = bound8(a0, _mm256_loadu_ps(w + (size_t) b * 16), ev),
+					d1 = bound8(a1, _mm256_loadu_ps(w + (size_t) b * 16 + 8), ev);
+		__m256		l = _mm256_max_ps(_mm256_sub_ps(a0, d0), _mm256_sub_ps(a1, d1));
+		__m256		u = _mm256_max_ps(_mm256_blendv_ps(ninf, _mm256_add_ps(a0, d0),
+													   _mm256_cmp_ps(a0, ninf, _CMP_GT_OQ)),
+									  _mm256_blendv_ps(ninf, _mm256_add_ps(a1, d1),
+													   _mm256_cmp_ps(a1, ninf, _CMP_GT_OQ)));
+		/* lanes 0-3: lower maxima, 4-7: upper maxima */
+		__m256		m = _mm256_max_ps(_mm256_permute2f128_ps(l, u, 0x20),
+									  _mm256_permute2f128_ps(l, u, 0x31));
+
+		m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, 0x4E));
+		m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, 0xB1));
+		lo[b] = _mm256_cvtss_f32(m);
+		hi[b] = _mm256_cvtss_f32(_mm256_permute2f128_ps(m, m, 0x11));
+	}
 }
 
 /* The exact score with the FMA instruction inlined (same as fmaf()). */

@@ -377,8 +377,54 @@ bit_identical(const Case *c)
 	return same;
 }
 
-/* lines per variant: the forcing test and the 11 of test_variant */
-#define TESTS_PER_VARIANT 13
+/*
+ * 1 when the variant's block maxima (MrScanBlockFn) equal MrBound's in
+ * scalar code bit for bit, over n scores with every seventh -INFINITY (an
+ * excluded item) and one block with all of them excluded.
+ */
+static int
+blocks_identical(int32_t n)
+{
+	int32_t		nb = n / 16,
+				i,
+				b;
+	float	   *a = malloc(sizeof(float) * n),
+			   *w = malloc(sizeof(float) * n),
+			   *lo = malloc(sizeof(float) * (nb + 1)),
+			   *hi = malloc(sizeof(float) * (nb + 1));
+	float		e = 1.7f;
+	int			same = 1;
+
+	for (i = 0; i < n; i++)
+	{
+		a[i] = (i % 7 == 3 || (i >= 32 && i < 48)) ? -INFINITY : urand(3.0f);
+		w[i] = fabsf(urand(0.01f));
+	}
+	MrScanBlockFn() (a, w, e, nb, lo, hi);
+	for (b = 0; b < nb; b++)
+	{
+		float		l = -INFINITY,
+					u = -INFINITY;
+
+		for (i = b * 16; i < b * 16 + 16; i++)
+		{
+			float		d = MrBound(e, w[i], a[i]);
+
+			l = (a[i] - d > l) ? a[i] - d : l;
+			if (a[i] > -INFINITY && a[i] + d > u)
+				u = a[i] + d;
+		}
+		same &= memcmp(&l, &lo[b], sizeof(float)) == 0 && memcmp(&u, &hi[b], sizeof(float)) == 0;
+	}
+	free(a);
+	free(w);
+	free(lo);
+	free(hi);
+	return same;
+}
+
+/* lines per variant: the forcing test and the 13 of test_variant */
+#define TESTS_PER_VARIANT 14
 
 /* The tests of one variant (already forced). */
 static void
@@ -400,6 +446,9 @@ test_variant(MrSimd v)
 	c2 = make_case(9743, 63, 0);
 	snprintf(what, sizeof(what), "%s: bit-identical to the integer reference (9742 x 64, 9743 x 63), within the bound at 9743 x 63", name);
 	ok(bit_identical(&c) && bit_identical(&c2) && worst_error(&c2) <= 1.0, what);
+
+	snprintf(what, sizeof(what), "%s: block maxima of the bounds = MrBound in scalar code, bit for bit (exclusions, 9743 items)", name);
+	ok(blocks_identical(9743), what);
 
 	snprintf(what, sizeof(what), "%s: top-10 over 9742 x 64 equals the exact float top-10", name);
 	ok(same_topk(&c, 10, 0, &rescored), what);
