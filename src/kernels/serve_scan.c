@@ -102,6 +102,22 @@ MrPackedBytes(int32_t n, int k)
 	return al64(np * (size_t) MrKPad(k)) + 2 * al64(sizeof(float) * np);
 }
 
+/*
+ * The nearest integer to x * inv (inv = 127 / max |q|), clamped to +-127,
+ * by a multiply and a truncating conversion: no libm call and no division
+ * per factor (a model's first call packs millions), no branch on the sign.
+ * Any integer would keep the bound rigorous: it is computed from the
+ * residual of the value chosen.
+ */
+static inline int32_t
+quantize_int8(float x, float inv)
+{
+	float		t = x * inv;
+	int32_t		v = (int32_t) (t + copysignf(0.5f, t));
+
+	return v > 127 ? 127 : (v < -127 ? -127 : v);
+}
+
 /* Pack Q into int8 panels of 16 items, factors in pairs, with the bound. */
 void
 MrPackItems(const float *Q, int32_t n, int k, void *mem, MrPacked *pk)
@@ -128,30 +144,37 @@ MrPackItems(const float *Q, int32_t n, int k, void *mem, MrPacked *pk)
 		const float *q = Q + (size_t) i * k;
 		int8_t	   *dst = pk->q8 + (size_t) (i / MR_PANEL) * MR_PANEL * kp + 2 * (i % MR_PANEL);
 		float		mx = 0.0f,
-					s;
-		double		d2 = 0,
-					h2 = 0,
-					n2 = 0;
+					s,
+					inv;
+		/* two partial sums each (even, odd factor): shorter add chains */
+		double		d2[2] = {0, 0},
+					n2[2] = {0, 0};
+		int64_t		h2 = 0;
 		int			f;
 
 		for (f = 0; f < k; f++)
 			mx = fabsf(q[f]) > mx ? fabsf(q[f]) : mx;
 		s = mx / 127.0f;
-		for (f = 0; f < k; f++)
+		inv = (s > 0) ? 127.0f / mx : 0.0f;
+		for (f = 0; f < k; f += 2)
 		{
-			long		v = (s > 0) ? lrintf(q[f] / s) : 0;
-			double		d;
+			int			t;
 
-			v = v > 127 ? 127 : (v < -127 ? -127 : v);
-			/* pair f/2 of item j: (factor f, factor f + 1) side by side */
-			dst[(size_t) (f / 2) * 2 * MR_PANEL + (f & 1)] = (int8_t) v;
-			d = (double) q[f] - (double) s * (double) v;	/* exact in double */
-			d2 += d * d;
-			h2 += (double) v * (double) v;
-			n2 += (double) q[f] * q[f];
+			for (t = 0; t < 2 && f + t < k; t++)
+			{
+				int32_t		v = quantize_int8(q[f + t], inv);
+				double		d = (double) q[f + t] - (double) s * (double) v; /* exact */
+
+				/* pair f/2 of item j: (factor f, factor f + 1) side by side */
+				dst[(size_t) (f / 2) * 2 * MR_PANEL + t] = (int8_t) v;
+				d2[t] += d * d;
+				n2[t] += (double) q[f + t] * q[f + t];
+				h2 += (int64_t) v * v;
+			}
 		}
 		pk->scale[i] = s;
-		pk->weight[i] = nextafterf((float) ((sqrt(d2) + s * sqrt(h2) * cq + cr * sqrt(n2)) *
+		pk->weight[i] = nextafterf((float) ((sqrt(d2[0] + d2[1]) + s * sqrt((double) h2) * cq +
+											 cr * sqrt(n2[0] + n2[1])) *
 											(1 + ldexp(1.0, -10))), INFINITY);
 	}
 }
