@@ -128,5 +128,36 @@ LATERAL (SELECT array_agg(movie_id ORDER BY c DESC, movie_id) ids, array_agg(c O
                  * (SELECT sum(y::float8 * y) FROM unnest(b.factors) y)) AS c
    FROM item_factors a JOIN item_factors b ON b.model_id = a.model_id AND b.movie_id <> a.movie_id
    WHERE a.model_id = 1101 AND a.movie_id = i ORDER BY c DESC, b.movie_id LIMIT 10) s) want;
+-- a model whose movies all have the same length and bias: none can be
+-- skipped, so the first call builds the pruning index, finds that it does
+-- not pay and frees it at once; the full scan serves, the same lists as
+-- with movierec.scan_prune off, on that call and the later ones
+INSERT INTO models (model_id, model_name, version, algorithm, params, source, n_users, n_movies,
+                    n_factors, global_mean, created_at)
+VALUES (1102, 'flat', 1, 'als', '{"regularization": 0.1, "reg_user_bias": 0.1, "use_bias": true}',
+        'movierec.ratings', 30, 3001, 15, 3.5, '2020-01-01');
+INSERT INTO item_factors (model_id, movie_id, bias, factors, n_ratings, mean_rating)
+SELECT 1102, i, 0,
+       (SELECT array_agg(CASE WHEN sin(i * f * 1.3 + f) >= 0 THEN 1 ELSE -1 END::real ORDER BY f)
+        FROM generate_series(1, 15) f),
+       10, 3.5
+FROM generate_series(1, 3001) i;
+INSERT INTO user_factors (model_id, user_id, bias, factors)
+SELECT 1102, u, 0, (SELECT array_agg(cos(u * f * 0.91 + f)::real ORDER BY f) FROM generate_series(1, 15) f)
+FROM generate_series(1, 30) u;
+SET movierec.scan_prune = on;
+SET client_min_messages = debug1;
+SELECT count(*) FROM recommend(1, 10, 'flat');
+RESET client_min_messages;
+CREATE FUNCTION pg_temp.flat_recs(prune boolean) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+  PERFORM set_config('movierec.scan_prune', prune::text, true);
+  SELECT string_agg(u || ':' || x.movie_id || ':' || x.score, ',' ORDER BY u, x.rank) INTO r
+  FROM generate_series(1, 30) u, movierec.recommend(u, 10, 'flat') x;
+  RETURN r;
+END $$;
+SELECT pg_temp.flat_recs(true) = pg_temp.flat_recs(false) AS flat_full_scan_equal,
+       pg_temp.flat_recs(true) = pg_temp.flat_recs(false) AS again;
 ROLLBACK;
 RESET movierec.scan_kernel;

@@ -5,10 +5,12 @@
  * Design.  The pruning index of a cached model (items sorted by
  * bias + c |q|, a second int8 copy in that order, per-panel suffix
  * maxima) is built on the model's first recommend() call in the backend,
- * in the memory context of the served arrays (serve_items.c), so it is
- * freed with them, and built again when they are (new movies folded in)
- * or when the cache's own invalidation reloads the model.  c is the norm of that first
- * user's vector (the bound is valid for any user; c only tunes the order).
+ * in a child of the served arrays' memory context (serve_items.c), so it
+ * is freed with them (and at once if it does not pay, below: at 62,423
+ * movies, 6.3 MB per backend), and built again when they are (new movies
+ * folded in) or when the cache's own invalidation reloads the model.  c is
+ * the norm of that first user's vector (the bound is valid for any user; c
+ * only tunes the order).
  * Whether pruning pays depends on the factors: on trained ones the scan
  * stops after a few percent of the movies, on uniformly random ones it
  * never stops early and only adds overhead.  So the build runs probe
@@ -23,9 +25,9 @@
 
 #include <math.h>
 
-
 #include "scan_kernel.h"
 #include "stats.h"
+#include "utils/memutils.h"
 
 /* Probes that scan more than this share of the items mean "no". */
 #define PRUNE_MAX_VISITED 0.5
@@ -41,6 +43,7 @@ build_prune(MrServeModel *m, const float *p)
 				visited = 0;
 	size_t		bytes = MrPruneBytes(m->n_items, m->k);
 	char	   *raw;
+	MemoryContext cxt;
 	MrPrune    *ix;
 	float	   *probe;
 	int			f,
@@ -49,9 +52,11 @@ build_prune(MrServeModel *m, const float *p)
 	for (f = 0; f < m->k; f++)
 		pn += (double) p[f] * p[f];
 	pn = sqrt(pn);
-	raw = MemoryContextAllocExtended(m->served_cxt, bytes + 64, MCXT_ALLOC_HUGE);
-	ix = MemoryContextAlloc(m->served_cxt, sizeof(MrPrune));
-	probe = MemoryContextAlloc(m->served_cxt, sizeof(float) * m->k);
+	/* its own context, under the served arrays': dropped if not kept */
+	cxt = AllocSetContextCreate(m->served_cxt, "movierec pruning index", ALLOCSET_DEFAULT_SIZES);
+	raw = MemoryContextAllocExtended(cxt, bytes + 64, MCXT_ALLOC_HUGE);
+	ix = MemoryContextAlloc(cxt, sizeof(MrPrune));
+	probe = MemoryContextAlloc(cxt, sizeof(float) * m->k);
 	MrPruneBuild(ix, (void *) TYPEALIGN(64, raw), m->Q, m->norm, m->item_bias,
 				 m->n_items, m->k, (float) pn);
 	for (t = 0; t < 9; t++)
@@ -75,6 +80,8 @@ build_prune(MrServeModel *m, const float *p)
 	m->prune_state = (visited < PRUNE_MAX_VISITED) ? 1 : -1;
 	m->prune = (m->prune_state == 1) ? ix : NULL;
 	m->prune_version = m->served_version;
+	if (m->prune == NULL)
+		MemoryContextDelete(cxt);	/* the int8 copy in norm order and the rest */
 	elog(DEBUG2, "movierec: pruning probes of model %lld scanned %.1f%% of %d movies",
 		 (long long) m->model_id, 100 * visited, m->n_items);
 	elog(DEBUG1, "movierec: model %lld %s the norm-ordered scan",
