@@ -7,26 +7,18 @@
  *   the rest     MrTopKExact after it: block maxima, k-th lower bound,
  *                candidates, exact rescoring, top 10
  *
- * Mean CPU microseconds per call over R calls, a new random user each;
+ * Mean CPU microseconds per call (the program runs one thread, so process
+ * CPU time is its CPU time) over R calls, a new random user each;
  * the data stay hot in the caches (one call after another), unlike
  * bench/serve_kernels, which runs three scans per user.  Built as the
  * module is (-O2 -ffp-contract=off, no -march): see bench/scan_parts.
  */
+#include "kernels_common.h"
 #include "scan_variants.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-/* CPU seconds of this thread. */
-static double
-now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 /* Uniform in [-s, s). */
 static float
@@ -64,9 +56,9 @@ main(int argc, char **argv)
 	}
 	for (r = 0; r < 5; r++)
 	{
-		t = now();
+		t = bench_cpu();
 		MrPackItems(Q, n, k, mem, &pk);
-		t = now() - t;
+		t = bench_cpu() - t;
 		pack = t < pack ? t : pack;
 	}
 	printf("n=%d k=%d: pack %.1f ms (best of 5)\n", n, k, pack * 1e3);
@@ -87,12 +79,12 @@ main(int argc, char **argv)
 
 			for (f = 0; f < k; f++)
 				p[f] = urand(1.0f);
-			t = now();
+			t = bench_cpu();
 			MrScoreApprox(&pk, p, bias, y);
-			t1 = now();
+			t1 = bench_cpu();
 			MrTopKExact(&in, 10, y, cand, oi, os);
 			ta += t1 - t;
-			tr += now() - t1;
+			tr += bench_cpu() - t1;
 		}
 		printf("  %-10s int8 pass %7.1f us  the rest %6.1f us  (mean of %d calls)\n",
 			   MrSimdName((MrSimd) v), ta / R * 1e6, tr / R * 1e6, R);

@@ -80,12 +80,13 @@ SELECT count(*) >= 1 AS variants_tested,
 FROM pg_temp.variants() v;
 -- the norm-ordered scan (movierec.scan_prune, on by default) is used for
 -- this model and gives the same lists as the full scan, for any k
-CREATE FUNCTION pg_temp.recs_k(prune boolean, k int, excl boolean) RETURNS text LANGUAGE plpgsql AS $$
+CREATE FUNCTION pg_temp.recs_k(prune boolean, k int, excl boolean, model text DEFAULT 'kern') RETURNS text
+LANGUAGE plpgsql AS $$
 DECLARE r text;
 BEGIN
   PERFORM set_config('movierec.scan_prune', prune::text, true);
   SELECT string_agg(u || ':' || x.movie_id || ':' || x.score, ',' ORDER BY u, x.rank) INTO r
-  FROM generate_series(1, 30) u, movierec.recommend(u, k, 'kern', excl) x;
+  FROM generate_series(1, 30) u, movierec.recommend(u, k, model, excl) x;
   RETURN r;
 END $$;
 SELECT bool_and(pg_temp.recs_k(true, k, e) = pg_temp.recs_k(false, k, e)) AS pruned_equals_full_scan
@@ -149,15 +150,7 @@ SET movierec.scan_prune = on;
 SET client_min_messages = debug1;
 SELECT count(*) FROM recommend(1, 10, 'flat');
 RESET client_min_messages;
-CREATE FUNCTION pg_temp.flat_recs(prune boolean) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE r text;
-BEGIN
-  PERFORM set_config('movierec.scan_prune', prune::text, true);
-  SELECT string_agg(u || ':' || x.movie_id || ':' || x.score, ',' ORDER BY u, x.rank) INTO r
-  FROM generate_series(1, 30) u, movierec.recommend(u, 10, 'flat') x;
-  RETURN r;
-END $$;
-SELECT pg_temp.flat_recs(true) = pg_temp.flat_recs(false) AS flat_full_scan_equal,
-       pg_temp.flat_recs(true) = pg_temp.flat_recs(false) AS again;
+SELECT pg_temp.recs_k(true, 10, true, 'flat') = pg_temp.recs_k(false, 10, true, 'flat') AS flat_full_scan_equal,
+       pg_temp.recs_k(true, 10, true, 'flat') = pg_temp.recs_k(false, 10, true, 'flat') AS again;
 ROLLBACK;
 RESET movierec.scan_kernel;
