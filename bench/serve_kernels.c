@@ -287,7 +287,7 @@ main(int argc, char **argv)
 		for (r = 0; r < R; r++)
 		{
 			int32_t		nres = 0;
-			MrScanInput in = {n, k, Q, pk.weight, bias, p, &nres};
+			MrScanInput in = {n, k, Q, pk.weight, bias, p, &nres, 0};
 			double		t;
 
 			if (P)

@@ -21,6 +21,15 @@ extern void MrServeNamesResolving(void);
 /* Largest k (and n) the serving functions accept. */
 #define MR_SERVE_MAX_K 10000
 
+/* int4_misses at which a model's full scan stops trying the int4 copy */
+#define MR_INT4_MISSES_OFF 32
+/*
+ * Movies from which the full scan starts from the int4 copy: below, the
+ * int8 copy stays in the caches and the int4 pass saves less than the
+ * rescoring of its wider bound costs (bench/scan_parts: 9,742 movies).
+ */
+#define MR_INT4_MIN_ITEMS 32768
+
 /* GUCs (serve_base.c, serve_cache.c) */
 extern bool mr_fold_in;
 extern int	mr_popularity_min_count;
@@ -50,6 +59,9 @@ typedef struct MrServeModel
 	float	   *item_bias;
 	float	   *Q;				/* n_items x k row-major, 64-byte aligned */
 	MrPacked	packed;			/* int8 copy in panels of 16 (serve_scan.c) */
+	MrPacked4	packed4;		/* int4 copy, the full scan's first pass (serve_scan4.c) */
+	int			int4_misses;	/* recent int4 fallbacks, 4 each (serve_recommend.c) */
+	bool		int4_used;		/* this call's approximate pass is the int4 one */
 	int32	   *cand;			/* n_items: candidates of MrTopKExact */
 	int32	   *id_index;		/* movie_id - id_base -> index or -1; NULL if sparse */
 	int64		id_base;

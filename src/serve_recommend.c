@@ -7,7 +7,7 @@
  * (serve_cache.c), resolve the user (serve_user.c: one index scan of the
  * current ratings, one index probe of the stored factors, maybe a
  * fold-in solve), score the whole catalogue into the model's reused
- * scratch vector with the int8 pass of serve_scan.c (or exact dot
+ * scratch vector with the int4 pass of serve_scan4.c (or exact dot
  * products over the `among` subset), mark excluded movies with -INFINITY,
  * select the exact top k (serve_scan.c rescores the items its error bound
  * cannot decide; topk.c's bounded heap), and return the rows in
@@ -140,6 +140,27 @@ among_candidates(MrServeModel *m, ArrayType *among, int32 **out)
 	return w;
 }
 
+/* Mark the user's rated movies as non-candidates. */
+static void
+exclude_known(MrServeModel *m, const MrServeUser *u)
+{
+	int32		i;
+
+	for (i = 0; i < u->n_known; i++)
+		m->scratch[u->known_idx[i]] = -INFINITY;
+}
+
+/*
+ * Whether the full scan starts from the int4 copy: for large catalogues
+ * (serve_base.c builds it), unless too many of the model's recent calls
+ * had to fall back to the int8 one (emit_topk).
+ */
+static bool
+scan_int4(const MrServeModel *m)
+{
+	return m->packed4.q4 != NULL && m->int4_misses < MR_INT4_MISSES_OFF;
+}
+
 /*
  * Score candidates for a user on the model or fold-in path:
  * scores[i] = b_i + q_i . p (the constant mu + b_u is added on output).
@@ -160,7 +181,9 @@ score_user(MrServeModel *m, const MrServeUser *u, const int32 *cand, int32 ncand
 			memcpy(s, m->item_bias, sizeof(float) * m->n_items);
 			return false;
 		}
-		MrScoreApprox(&m->packed, u->p, m->item_bias, s);
+		m->int4_used = scan_int4(m) && MrScoreApprox4(&m->packed4, u->p, m->item_bias, s);
+		if (!m->int4_used)
+			MrScoreApprox(&m->packed, u->p, m->item_bias, s);
 		return true;
 	}
 	else
@@ -192,19 +215,41 @@ score_popularity(MrServeModel *m, const int32 *cand, int32 ncand)
 /*
  * Select the top k of m->scratch over cand and emit (movie_id, score +
  * add, rank).  When p is given, scratch holds the approximate pass and
- * MrTopKExact finishes the job.
+ * MrTopKExact finishes the job; after the int4 pass it gives up when the
+ * wider bound leaves more than 1/64 of the movies to rescore, and the int8
+ * pass is run instead (excl: the user whose rated movies are excluded
+ * again, or NULL).  Every fallback counts 4 misses and every int4 call
+ * that pays takes one away: a model whose users keep falling back (more
+ * than one call in five) goes to the int8 pass alone.
  */
 static void
-emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, const float *p,
+emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, const float *p, const MrServeUser *excl,
 		  const int32 *cand, int32 ncand, int k, float add)
 {
 	int			n;
 
 	if (p != NULL)
 	{
-		MrScanInput in = {m->n_items, m->k, m->Q, m->packed.weight, m->item_bias, p, NULL};
+		MrScanInput in = {m->n_items, m->k, m->Q, m->packed.weight, m->item_bias, p, NULL, 0};
 
-		n = MrTopKExact(&in, k, m->scratch, m->cand, top_index, top_score);
+		n = -1;
+		if (m->int4_used)
+		{
+			in.weight = m->packed4.weight;
+			in.max_rescore = m->n_items / 64 + 64;
+			n = MrTopKExact(&in, k, m->scratch, m->cand, top_index, top_score);
+			m->int4_misses = (n < 0) ? m->int4_misses + 4 : Max(m->int4_misses - 1, 0);
+			if (n < 0)
+			{
+				MrScoreApprox(&m->packed, p, m->item_bias, m->scratch);
+				if (excl)
+					exclude_known(m, excl);
+				in.weight = m->packed.weight;
+				in.max_rescore = 0;
+			}
+		}
+		if (n < 0)
+			n = MrTopKExact(&in, k, m->scratch, m->cand, top_index, top_score);
 	}
 	else
 	{
@@ -243,16 +288,6 @@ score_for(MrServeModel *m, MrServeUser *u, const int32 *cand, int32 ncand, float
 	return score_user(m, u, cand, ncand) ? u->p : NULL;
 }
 
-/* Mark the user's rated movies as non-candidates. */
-static void
-exclude_known(MrServeModel *m, const MrServeUser *u)
-{
-	int32		i;
-
-	for (i = 0; i < u->n_known; i++)
-		m->scratch[u->known_idx[i]] = -INFINITY;
-}
-
 PG_FUNCTION_INFO_V1(movierec_recommend);
 
 /*
@@ -269,6 +304,7 @@ movierec_recommend(PG_FUNCTION_ARGS)
 	int32		ncand = 0;
 	float		add;
 	const float *p;
+	const MrServeUser *excl;
 
 	k = arg_k(fcinfo, 1, "k");
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
@@ -288,9 +324,10 @@ movierec_recommend(PG_FUNCTION_ARGS)
 		MrServePruneRecommend(fcinfo, m, u, k, PG_ARGISNULL(3) || PG_GETARG_BOOL(3)))
 		return (Datum) 0;
 	p = score_for(m, u, cand, ncand, &add);
-	if (PG_ARGISNULL(3) || PG_GETARG_BOOL(3))
-		exclude_known(m, u);
-	emit_topk(fcinfo, m, p, cand, ncand, k, add);
+	excl = (PG_ARGISNULL(3) || PG_GETARG_BOOL(3)) ? u : NULL;
+	if (excl)
+		exclude_known(m, excl);
+	emit_topk(fcinfo, m, p, excl, cand, ncand, k, add);
 	return (Datum) 0;
 }
 
@@ -376,7 +413,7 @@ movierec_similar_movies(PG_FUNCTION_ARGS)
 	if (m->ease != NULL)
 	{
 		if (MrServeEaseSimilar(m, known_movie(m, PG_GETARG_INT64(0))))
-			emit_topk(fcinfo, m, NULL, NULL, 0, k, 0.0f);
+			emit_topk(fcinfo, m, NULL, NULL, NULL, 0, k, 0.0f);
 		return (Datum) 0;
 	}
 	if (m->k == 0)
@@ -490,7 +527,7 @@ movierec_recommend_for_ratings(PG_FUNCTION_ARGS)
 	u = MrServeUserFromArrays(m, n, id64, v);
 	p = score_for(m, u, NULL, 0, &add);
 	exclude_known(m, u);
-	emit_topk(fcinfo, m, p, NULL, 0, k, add);
+	emit_topk(fcinfo, m, p, u, NULL, 0, k, add);
 	return (Datum) 0;
 }
 

@@ -82,5 +82,6 @@ MrServeSimilarTopK(MrServeModel *m, int32 x, int k, int32 *out_index, float *out
 	in.bias = NULL;
 	in.p = p;
 	in.n_rescored = NULL;
+	in.max_rescore = 0;
 	return MrTopKExact(&in, k, s, m->cand, out_index, out_score);
 }

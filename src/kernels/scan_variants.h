@@ -11,6 +11,7 @@
 #include "simd_dispatch.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 /*
@@ -30,6 +31,34 @@ typedef struct MrQuery
  */
 typedef void (*MrApproxFn) (const int8_t *q8, const float *scale, int32_t n, int k,
 							const MrQuery *q, const float *bias, float *y);
+
+/*
+ * The user vector quantized for the int4 pass (serve_scan4.c): p_f ~ sp *
+ * p8_f, |p8_f| <= 127, the int8 values of each factor quad in one 32-bit
+ * word (factor 4 g in the low byte), and corr = 8 sum_f p8_f, what the
+ * offset of the stored nibbles adds to every sum.
+ */
+typedef struct MrQuery4
+{
+	int32_t		quad[MR_SERVE_SCAN_MAX_K / 4 + 2];
+	int32_t		corr;
+	float		sp;
+} MrQuery4;
+
+/* Factors padded to a multiple of 8: the int4 layout's quads, in pairs. */
+static inline int
+MrK4Pad(int k)
+{
+	return (k + 7) & ~7;
+}
+
+/*
+ * y[i] = bias[i] + scale[i] * sp * (sum_f v_if p8_f) for items i < n, from
+ * the int4 copy: the integer sum is exact and the float finish that of
+ * MrApproxFn, so every variant gives the same bits.
+ */
+typedef void (*MrApprox4Fn) (const uint8_t *q4, const float *scale, int32_t n, int k,
+							 const MrQuery4 *q, const float *bias, float *y);
 
 /*
  * Pass 1 from item i on, heap full: push every lower bound beating the root,
@@ -99,6 +128,12 @@ extern void MrScoreExactRows(const float *Q, int k, const float *p, const float 
 /* Quantize p (k factors) for the integer pass (serve_scan.c). */
 extern void MrQuantizeQuery(const float *p, int k, MrQuery *q);
 
+/*
+ * Quantize p (k factors) for the int4 pass (serve_scan4.c); false when its
+ * rounding error is too large for the copy's bound.
+ */
+extern bool MrQuantizeQuery4(const float *p, int k, MrQuery4 *q);
+
 /* The variants in use (serve_scan.c; never NULL). */
 extern MrApproxFn MrScanApproxFn(void);
 extern MrLowerFn MrScanLowerFn(void);
@@ -115,8 +150,17 @@ extern int32_t MrUpperPortable(const float *approx, const float *w, float e,
 extern void MrBlockPortable(const float *approx, const float *w, float e,
 							int32_t nb, float *lo, float *hi);
 
+extern void MrApprox4Portable(const uint8_t *q4, const float *scale, int32_t n, int k,
+							  const MrQuery4 *q, const float *bias, float *y);
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #define MR_SCAN_X86 1
+extern void MrApprox4Avx512Vnni(const uint8_t *q4, const float *scale, int32_t n, int k,
+								const MrQuery4 *q, const float *bias, float *y);
+extern void MrApprox4Avx512(const uint8_t *q4, const float *scale, int32_t n, int k,
+							const MrQuery4 *q, const float *bias, float *y);
+extern void MrApprox4Avx2(const uint8_t *q4, const float *scale, int32_t n, int k,
+						  const MrQuery4 *q, const float *bias, float *y);
 extern void MrApproxAvx512Vnni(const int8_t *q8, const float *scale, int32_t n, int k,
 						 const MrQuery *q, const float *bias, float *y);
 extern void MrApproxAvx512(const int8_t *q8, const float *scale, int32_t n, int k,
@@ -142,6 +186,8 @@ extern void MrScoreExactRowsFma(const float *Q, int k, const float *p, const flo
 
 #if defined(__aarch64__)
 #define MR_SCAN_NEON 1
+extern void MrApprox4Neon(const uint8_t *q4, const float *scale, int32_t n, int k,
+						  const MrQuery4 *q, const float *bias, float *y);
 extern void MrApproxNeon(const int8_t *q8, const float *scale, int32_t n, int k,
 						 const MrQuery *q, const float *bias, float *y);
 extern void MrLowerNeon(const float *approx, const float *w, float e,

@@ -9,6 +9,7 @@
 #ifndef MR_SERVE_KERNELS_H
 #define MR_SERVE_KERNELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,38 @@ extern void MrPackItems(const float *Q, int32_t n, int k, void *mem, MrPacked *p
 extern void MrScoreApprox(const MrPacked *pk, const float *p, const float *bias, float *y);
 
 /*
+ * The int4 copy that recommend()'s full scan reads first (serve_scan4.c):
+ * half the bytes of the int8 copy, with a bound about ten times wider.
+ * Panels of 16 items, factors in quads (k padded to 8): byte t of quad g
+ * of panel b holds factor 4 g + t % 4 of item 16 b + t / 4 in its low
+ * nibble and of item 16 b + 8 + t / 4 in its high nibble, as v + 8 with
+ * v = round(Q[i][f] / scale[i]) in -7..7.  weight[i] is w_i of the same
+ * bound as MrPacked's.
+ */
+typedef struct MrPacked4
+{
+	int32_t		n;				/* items */
+	int			k;				/* factors */
+	uint8_t    *q4;				/* panels, 32 bytes per quad */
+	float	   *scale;			/* n padded to a panel: max |q_if| / 7 */
+	float	   *weight;			/* n padded to a panel: w_i */
+} MrPacked4;
+
+/* Bytes MrPackItems4 needs for n x k factors. */
+extern size_t MrPacked4Bytes(int32_t n, int k);
+
+/* Pack Q (n x k) into mem (MrPacked4Bytes, 64-byte aligned). */
+extern void MrPackItems4(const float *Q, int32_t n, int k, void *mem, MrPacked4 *pk);
+
+/*
+ * Approximate scores y[i] = bias[i] + q~_i . p~ from the int4 copy (bias
+ * may be NULL), for MrTopKExact with weight = pk->weight.  False (y
+ * untouched) when p's own rounding is too coarse for that bound: then use
+ * MrScoreApprox.
+ */
+extern bool MrScoreApprox4(const MrPacked4 *pk, const float *p, const float *bias, float *y);
+
+/*
  * The exact float score bias + q . p, summed in order f = 0..k-1 with
  * fused multiply-adds: the reference every path ranks by.
  */
@@ -74,13 +107,16 @@ typedef struct MrScanInput
 	const float *bias;			/* n, or NULL */
 	const float *p;				/* k */
 	int32_t    *n_rescored;		/* out: items rescored exactly */
+	int32_t		max_rescore;	/* > 0: give up (return -1) above this many */
 } MrScanInput;
 
 /*
  * Exact top k given approx[] from MrScoreApprox (with -INFINITY written
  * over excluded items): candidates are rescored exactly in place (approx
  * then holds exact scores at cand[0..m)).  cand needs n entries.  Returns
- * the count, best first in out_index/out_score, ties by smaller index.
+ * the count, best first in out_index/out_score, ties by smaller index; or
+ * -1, with approx unchanged, when more than in->max_rescore (if > 0) items
+ * would have to be rescored.
  */
 extern int	MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 						int32_t *out_index, float *out_score);

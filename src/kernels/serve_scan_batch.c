@@ -69,7 +69,7 @@ batch_block(const BatchCtx *c, int tid, int32_t first, int nu)
 	{
 		int32_t		r = first + j;
 		float	   *y = y0 + (size_t) j * n;
-		MrScanInput si = {n, k, in->Q, pk->weight, in->bias, in->P + (size_t) r * k, NULL};
+		MrScanInput si = {n, k, in->Q, pk->weight, in->bias, in->P + (size_t) r * k, NULL, 0};
 		int64_t		e;
 
 		for (e = in->ex_ptr[r]; e < in->ex_ptr[r + 1]; e++)

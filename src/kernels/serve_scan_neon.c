@@ -16,35 +16,7 @@
 #if defined(__aarch64__)
 #include <arm_neon.h>
 
-/* y[base..] = acc * sp * scale (+ bias), only the first m of 4 lanes. */
-MR_NO_CONTRACT
-static inline void
-finish4(int32x4_t acc, float sp, const float *scale, const float *bias,
-		float *y, size_t base, long m)
-{
-	float32x4_t v = vmulq_n_f32(vcvtq_f32_s32(acc), sp);
-
-	if (m >= 4)
-	{
-		v = vmulq_f32(v, vld1q_f32(scale + base));
-		if (bias)
-			v = vaddq_f32(v, vld1q_f32(bias + base));
-		vst1q_f32(y + base, v);
-	}
-	else if (m > 0)
-	{
-		float		t[4];
-		long		j;
-
-		vst1q_f32(t, v);
-		for (j = 0; j < m; j++)
-		{
-			float		x = t[j] * scale[base + j];
-
-			y[base + j] = bias ? x + bias[base + j] : x;
-		}
-	}
-}
+#include "scan_finish_neon.h"
 
 /* NEON: one panel per step, four accumulators of 4 items. */
 MR_NO_CONTRACT

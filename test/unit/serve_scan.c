@@ -126,7 +126,7 @@ same_topk(Case *c, int k, int excl, int32_t *rescored)
 			   *i2 = malloc(sizeof(int32_t) * (k + 1));
 	float	   *s1 = malloc(sizeof(float) * (k + 1)),
 			   *s2 = malloc(sizeof(float) * (k + 1));
-	MrScanInput in = {c->n, c->k, c->Q, c->pk.weight, c->bias, c->p, rescored};
+	MrScanInput in = {c->n, c->k, c->Q, c->pk.weight, c->bias, c->p, rescored, 0};
 	int32_t		i;
 	int			n1,
 				n2,
@@ -197,7 +197,7 @@ same_users(Case *c, int n_users, int k, int threads)
 	for (r = 0; r < n_users && good; r++)
 	{
 		const float *p = P + (size_t) r * c->k;
-		MrScanInput si = {c->n, c->k, c->Q, c->pk.weight, c->bias, p, NULL};
+		MrScanInput si = {c->n, c->k, c->Q, c->pk.weight, c->bias, p, NULL, 0};
 		int			n1;
 		int64_t		e;
 
