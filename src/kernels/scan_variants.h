@@ -81,6 +81,29 @@ typedef int32_t (*MrUpperFn) (const float *approx, const float *w, float e,
 typedef void (*MrBlockFn) (const float *approx, const float *w, float e,
 						   int32_t nb, float *lo, float *hi);
 
+/* Round up to 64 bytes (the layout's arrays start on cache lines). */
+static inline size_t
+MrAlign64(size_t x)
+{
+	return (x + 63) & ~(size_t) 63;
+}
+
+/*
+ * The nearest integer to x * inv (inv = lim / max |q|), clamped to +-lim,
+ * by a multiply and a truncating conversion: no libm call and no division
+ * per factor (a model's first call packs millions), no branch on the sign.
+ * Any integer would keep the bounds rigorous: they are computed from the
+ * residual of the value chosen.
+ */
+static inline int32_t
+MrQuantizeLevel(float x, float inv, int32_t lim)
+{
+	float		t = x * inv;
+	int32_t		v = (int32_t) (t + copysignf(0.5f, t));
+
+	return v > lim ? lim : (v < -lim ? -lim : v);
+}
+
 /* Factors padded to an even count: the layout stores them in pairs. */
 static inline int
 MrKPad(int k)

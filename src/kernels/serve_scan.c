@@ -77,13 +77,6 @@
 
 #include <stdbool.h>
 
-/* Round up to 64 bytes. */
-static size_t
-al64(size_t x)
-{
-	return (x + 63) & ~(size_t) 63;
-}
-
 /* P_k: the largest |p16| for which k products of int8 by it fit int32. */
 static int32_t
 query_max(int k)
@@ -99,23 +92,7 @@ MrPackedBytes(int32_t n, int k)
 {
 	size_t		np = ((size_t) n + MR_PANEL - 1) / MR_PANEL * MR_PANEL;
 
-	return al64(np * (size_t) MrKPad(k)) + 2 * al64(sizeof(float) * np);
-}
-
-/*
- * The nearest integer to x * inv (inv = 127 / max |q|), clamped to +-127,
- * by a multiply and a truncating conversion: no libm call and no division
- * per factor (a model's first call packs millions), no branch on the sign.
- * Any integer would keep the bound rigorous: it is computed from the
- * residual of the value chosen.
- */
-static inline int32_t
-quantize_int8(float x, float inv)
-{
-	float		t = x * inv;
-	int32_t		v = (int32_t) (t + copysignf(0.5f, t));
-
-	return v > 127 ? 127 : (v < -127 ? -127 : v);
+	return MrAlign64(np * (size_t) MrKPad(k)) + 2 * MrAlign64(sizeof(float) * np);
 }
 
 /* Pack Q into int8 panels of 16 items, factors in pairs, with the bound. */
@@ -132,9 +109,9 @@ MrPackItems(const float *Q, int32_t n, int k, void *mem, MrPacked *pk)
 	pk->n = n;
 	pk->k = k;
 	pk->q8 = (int8_t *) c;
-	c += al64(np * kp);
+	c += MrAlign64(np * kp);
 	pk->scale = (float *) c;
-	c += al64(sizeof(float) * np);
+	c += MrAlign64(sizeof(float) * np);
 	pk->weight = (float *) c;
 	memset(pk->q8, 0, np * kp);
 	memset(pk->scale, 0, sizeof(float) * np);
@@ -162,7 +139,7 @@ MrPackItems(const float *Q, int32_t n, int k, void *mem, MrPacked *pk)
 
 			for (t = 0; t < 2 && f + t < k; t++)
 			{
-				int32_t		v = quantize_int8(q[f + t], inv);
+				int32_t		v = MrQuantizeLevel(q[f + t], inv, 127);
 				double		d = (double) q[f + t] - (double) s * (double) v; /* exact */
 
 				/* pair f/2 of item j: (factor f, factor f + 1) side by side */

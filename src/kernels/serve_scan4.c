@@ -51,13 +51,6 @@
  */
 #define QUERY_ERR (1.0 / 64)
 
-/* Round up to 64 bytes. */
-static size_t
-al64(size_t x)
-{
-	return (x + 63) & ~(size_t) 63;
-}
-
 /* Items rounded up to whole panels. */
 static size_t
 panel_items(int32_t n)
@@ -71,22 +64,7 @@ MrPacked4Bytes(int32_t n, int k)
 {
 	size_t		np = panel_items(n);
 
-	return al64(np * (size_t) MrK4Pad(k) / 2) + 2 * al64(sizeof(float) * np);
-}
-
-/*
- * The nearest integer to x * inv (inv = 7 / max |q|), clamped to +-7, by
- * a multiply and a truncating conversion (no libm call per factor); any
- * integer would keep the bound rigorous, which is computed from the
- * residual of the value chosen.
- */
-static inline int32_t
-quantize_int4(float x, float inv)
-{
-	float		t = x * inv;
-	int32_t		v = (int32_t) (t + copysignf(0.5f, t));
-
-	return v > 7 ? 7 : (v < -7 ? -7 : v);
+	return MrAlign64(np * (size_t) MrK4Pad(k) / 2) + 2 * MrAlign64(sizeof(float) * np);
 }
 
 /* Pack Q into int4 panels of 16 items, factors in quads, with the bound. */
@@ -104,9 +82,9 @@ MrPackItems4(const float *Q, int32_t n, int k, void *mem, MrPacked4 *pk)
 	pk->n = n;
 	pk->k = k;
 	pk->q4 = (uint8_t *) c;
-	c += al64(np * k8 / 2);
+	c += MrAlign64(np * k8 / 2);
 	pk->scale = (float *) c;
-	c += al64(sizeof(float) * np);
+	c += MrAlign64(sizeof(float) * np);
 	pk->weight = (float *) c;
 	memset(pk->q4, 0x88, np * k8 / 2);	/* v = 0 wherever nothing is stored */
 	memset(pk->scale, 0, sizeof(float) * np);
@@ -131,7 +109,7 @@ MrPackItems4(const float *Q, int32_t n, int k, void *mem, MrPacked4 *pk)
 		inv = (s > 0) ? 7.0f / mx : 0.0f;
 		for (f = 0; f < k; f++)
 		{
-			int32_t		v = quantize_int4(q[f], inv);
+			int32_t		v = MrQuantizeLevel(q[f], inv, 7);
 			double		d = (double) q[f] - (double) s * (double) v;	/* exact */
 			uint8_t    *byte = dst + (size_t) (f / 4) * 32 + f % 4;
 

@@ -53,13 +53,6 @@
 /* Panels scanned between two stop checks. */
 #define STEP_PANELS 8
 
-/* Round up to 64 bytes. */
-static size_t
-al64(size_t x)
-{
-	return (x + 63) & ~(size_t) 63;
-}
-
 /* Bytes of the index. */
 size_t
 MrPruneBytes(int32_t n, int k)
@@ -67,10 +60,10 @@ MrPruneBytes(int32_t n, int k)
 	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL;
 	size_t		np = panels * MR_PANEL;
 
-	return 2 * al64(sizeof(int32_t) * np) + al64(MrPackedBytes(n, k)) +
-		2 * al64(sizeof(float) * np) + al64(sizeof(double) * (panels + 1) * MR_PRUNE_GRID) +
-		al64(sizeof(double) * (panels + 1)) +
-		al64(sizeof(float) * np) + al64(sizeof(int32_t) * np) + al64(np);
+	return 2 * MrAlign64(sizeof(int32_t) * np) + MrAlign64(MrPackedBytes(n, k)) +
+		2 * MrAlign64(sizeof(float) * np) + MrAlign64(sizeof(double) * (panels + 1) * MR_PRUNE_GRID) +
+		MrAlign64(sizeof(double) * (panels + 1)) +
+		MrAlign64(sizeof(float) * np) + MrAlign64(sizeof(int32_t) * np) + MrAlign64(np);
 }
 
 /* Sort key of the build (file-local for qsort). */
@@ -108,23 +101,23 @@ MrPruneBuild(MrPrune *ix, void *mem, const float *Q, const float *norm,
 	ix->n = n;
 	ix->k = k;
 	ix->perm = (int32_t *) c;
-	c += al64(sizeof(int32_t) * np);
+	c += MrAlign64(sizeof(int32_t) * np);
 	ix->ipos = (int32_t *) c;
-	c += al64(sizeof(int32_t) * np);
+	c += MrAlign64(sizeof(int32_t) * np);
 	packed_mem = c;
-	c += al64(MrPackedBytes(n, k));	/* packed below, once ordered */
+	c += MrAlign64(MrPackedBytes(n, k));	/* packed below, once ordered */
 	ix->norm = (float *) c;
-	c += al64(sizeof(float) * np);
+	c += MrAlign64(sizeof(float) * np);
 	ix->bias = (float *) c;
-	c += al64(sizeof(float) * np);
+	c += MrAlign64(sizeof(float) * np);
 	ix->suf_max = (double *) c;
-	c += al64(sizeof(double) * (panels + 1) * MR_PRUNE_GRID);
+	c += MrAlign64(sizeof(double) * (panels + 1) * MR_PRUNE_GRID);
 	ix->suf_norm = (double *) c;
-	c += al64(sizeof(double) * (panels + 1));
+	c += MrAlign64(sizeof(double) * (panels + 1));
 	ix->y = (float *) c;
-	c += al64(sizeof(float) * np);
+	c += MrAlign64(sizeof(float) * np);
 	ix->cand = (int32_t *) c;
-	c += al64(sizeof(int32_t) * np);
+	c += MrAlign64(sizeof(int32_t) * np);
 	ix->mark = (uint8_t *) c;
 	memset(ix->mark, 0, np);
 
