@@ -9,7 +9,10 @@
  * listing what this CPU has); nothing changes then.  The value is per
  * session (PGC_USERSET): the choice is a variable of each backend.
  * movierec.scan_prune (default on) lets recommend() use the norm-ordered
- * early-terminating scan (src/serve_prune.c) for models where it pays.
+ * early-terminating scan (src/serve_prune.c) for models where it pays;
+ * movierec.scan_int4 (default on) lets the full scan of large catalogues
+ * start from the int4 copy (src/serve_recommend.c).  Both are exact
+ * either way: they exist to compare the paths and to turn one off.
  */
 #include "postgres.h"
 
@@ -20,6 +23,7 @@
 
 static char *mr_scan_kernel = NULL;
 static bool mr_scan_prune = true;
+static bool mr_scan_int4 = true;
 
 /* Accept auto or a variant name that this CPU supports. */
 static bool
@@ -75,6 +79,13 @@ MrScanKernelInit(void)
 							 true,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("movierec.scan_int4",
+							 "Lets recommend() start the full scan of large catalogues from an int4 copy of the factors.",
+							 "Exact either way; used only for models of at least 32,768 movies, with the int8 pass as the fallback.",
+							 &mr_scan_int4,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 }
 
 /* movierec.scan_prune. */
@@ -82,6 +93,13 @@ bool
 MrScanPruneEnabled(void)
 {
 	return mr_scan_prune;
+}
+
+/* movierec.scan_int4. */
+bool
+MrScanInt4Enabled(void)
+{
+	return mr_scan_int4;
 }
 
 /* Name of the variant in use. */

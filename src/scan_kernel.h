@@ -13,4 +13,7 @@ extern const char *MrScanKernelInUse(void);
 /* movierec.scan_prune: may recommend() use the norm-ordered scan? */
 extern bool MrScanPruneEnabled(void);
 
+/* movierec.scan_int4: may the full scan start from the int4 copy? */
+extern bool MrScanInt4Enabled(void);
+
 #endif							/* MR_SCAN_KERNEL_H */

@@ -61,7 +61,6 @@ typedef struct MrServeModel
 	MrPacked	packed;			/* int8 copy in panels of 16 (serve_scan.c) */
 	MrPacked4	packed4;		/* int4 copy, the full scan's first pass (serve_scan4.c) */
 	int			int4_misses;	/* recent int4 fallbacks, 4 each (serve_recommend.c) */
-	bool		int4_used;		/* this call's approximate pass is the int4 one */
 	int32	   *cand;			/* n_items: candidates of MrTopKExact */
 	int32	   *id_index;		/* movie_id - id_base -> index or -1; NULL if sparse */
 	int64		id_base;

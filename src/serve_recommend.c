@@ -31,6 +31,7 @@
 #include "utils/tuplestore.h"
 
 #include "eval_metrics.h"
+#include "scan_kernel.h"
 #include "stats.h"
 
 /* top-k output buffers, reused by every call */
@@ -150,25 +151,35 @@ exclude_known(MrServeModel *m, const MrServeUser *u)
 		m->scratch[u->known_idx[i]] = -INFINITY;
 }
 
+/* What the scratch holds after scoring: exact scores, or a first pass. */
+typedef enum ScoresKind
+{
+	SCORES_EXACT,				/* exact: select the top k directly */
+	SCORES_INT8,				/* int8 pass: MrTopKExact rescores */
+	SCORES_INT4					/* int4 pass: MrTopKExact may give up */
+} ScoresKind;
+
 /*
  * Whether the full scan starts from the int4 copy: for large catalogues
- * (serve_base.c builds it), unless too many of the model's recent calls
- * had to fall back to the int8 one (emit_topk).
+ * (serve_base.c builds it), when movierec.scan_int4 allows it, unless too
+ * many of the model's recent calls had to fall back to the int8 one
+ * (emit_topk).
  */
 static bool
 scan_int4(const MrServeModel *m)
 {
-	return m->packed4.q4 != NULL && m->int4_misses < MR_INT4_MISSES_OFF;
+	return m->packed4.q4 != NULL && m->int4_misses < MR_INT4_MISSES_OFF &&
+		MrScanInt4Enabled();
 }
 
 /*
  * Score candidates for a user on the model or fold-in path:
  * scores[i] = b_i + q_i . p (the constant mu + b_u is added on output).
- * Without `among` the scores are the approximate first pass (true is
- * returned: emit_topk must rescore with MrTopKExact); with it they are
- * exact.
+ * Without `among` the scores are an approximate first pass (int4 when
+ * scan_int4 allows it and the user's rounding is fine, else int8) that
+ * emit_topk rescores with MrTopKExact; with it they are exact.
  */
-static bool
+static ScoresKind
 score_user(MrServeModel *m, const MrServeUser *u, const int32 *cand, int32 ncand)
 {
 	float	   *s = m->scratch;
@@ -179,12 +190,12 @@ score_user(MrServeModel *m, const MrServeUser *u, const int32 *cand, int32 ncand
 		if (k == 0)
 		{
 			memcpy(s, m->item_bias, sizeof(float) * m->n_items);
-			return false;
+			return SCORES_EXACT;
 		}
-		m->int4_used = scan_int4(m) && MrScoreApprox4(&m->packed4, u->p, m->item_bias, s);
-		if (!m->int4_used)
-			MrScoreApprox(&m->packed, u->p, m->item_bias, s);
-		return true;
+		if (scan_int4(m) && MrScoreApprox4(&m->packed4, u->p, m->item_bias, s))
+			return SCORES_INT4;
+		MrScoreApprox(&m->packed, u->p, m->item_bias, s);
+		return SCORES_INT8;
 	}
 	else
 	{
@@ -193,7 +204,7 @@ score_user(MrServeModel *m, const MrServeUser *u, const int32 *cand, int32 ncand
 		for (i = 0; i < ncand; i++)
 			s[cand[i]] = MrScoreExact(m->Q + (Size) cand[i] * k, k, u->p,
 									  m->item_bias[cand[i]]);
-		return false;
+		return SCORES_EXACT;
 	}
 }
 
@@ -214,36 +225,38 @@ score_popularity(MrServeModel *m, const int32 *cand, int32 ncand)
 
 /*
  * Select the top k of m->scratch over cand and emit (movie_id, score +
- * add, rank).  When p is given, scratch holds the approximate pass and
- * MrTopKExact finishes the job; after the int4 pass it gives up when the
- * wider bound leaves more than 1/64 of the movies to rescore, and the int8
- * pass is run instead (excl: the user whose rated movies are excluded
- * again, or NULL).  Every fallback counts 4 misses and every int4 call
- * that pays takes one away: a model whose users keep falling back (more
- * than one call in five) goes to the int8 pass alone.
+ * add, rank).  After a first pass (kind), MrTopKExact finishes the job
+ * with u's vector; after the int4 pass it gives up when the wider bound
+ * leaves more than 1/64 of the movies to rescore, and the int8 pass is
+ * run instead (u's rated movies excluded again when exclude is set).
+ * Every fallback counts 4 misses and every int4 call that pays takes one
+ * away: a model whose users keep falling back (more than one call in
+ * five) goes to the int8 pass alone.
  */
 static void
-emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, const float *p, const MrServeUser *excl,
-		  const int32 *cand, int32 ncand, int k, float add)
+emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, ScoresKind kind, const MrServeUser *u,
+		  bool exclude, const int32 *cand, int32 ncand, int k, float add)
 {
-	int			n;
+	int			n = -1;
 
-	if (p != NULL)
+	if (kind != SCORES_EXACT)
 	{
-		MrScanInput in = {m->n_items, m->k, m->Q, m->packed.weight, m->item_bias, p, NULL, 0};
+		MrScanInput in = {m->n_items, m->k, m->Q, m->packed.weight, m->item_bias, u->p, NULL, 0};
 
-		n = -1;
-		if (m->int4_used)
+		if (kind == SCORES_INT4)
 		{
 			in.weight = m->packed4.weight;
 			in.max_rescore = m->n_items / 64 + 64;
 			n = MrTopKExact(&in, k, m->scratch, m->cand, top_index, top_score);
 			m->int4_misses = (n < 0) ? m->int4_misses + 4 : Max(m->int4_misses - 1, 0);
+			if (m->int4_misses >= MR_INT4_MISSES_OFF)
+				elog(DEBUG1, "movierec: model %lld stops the int4 first pass: too many calls fell back to the int8 pass",
+					 (long long) m->model_id);
 			if (n < 0)
 			{
-				MrScoreApprox(&m->packed, p, m->item_bias, m->scratch);
-				if (excl)
-					exclude_known(m, excl);
+				MrScoreApprox(&m->packed, u->p, m->item_bias, m->scratch);
+				if (exclude)
+					exclude_known(m, u);
 				in.weight = m->packed.weight;
 				in.max_rescore = 0;
 			}
@@ -262,13 +275,11 @@ emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, const float *p, const MrServ
 	MrServeEmitTopK(fcinfo, m, n, top_index, top_score, add);
 }
 
-
 /*
  * Score for user u: everything but the top-k.  Sets *add to the constant
- * to add on output and returns the user vector when the scratch holds the
- * approximate pass (else NULL).
+ * to add on output and returns what the scratch holds.
  */
-static const float *
+static ScoresKind
 score_for(MrServeModel *m, MrServeUser *u, const int32 *cand, int32 ncand, float *add)
 {
 	MrStatsNotePath(MrServePathName(u->path));
@@ -276,16 +287,16 @@ score_for(MrServeModel *m, MrServeUser *u, const int32 *cand, int32 ncand, float
 	{
 		score_popularity(m, cand, ncand);
 		*add = 0.0f;
-		return NULL;
+		return SCORES_EXACT;
 	}
 	if (m->ease != NULL)
 	{
 		MrServeEaseScore(m, cand, ncand);	/* exact: serve_ease.c */
 		*add = 0.0f;
-		return NULL;
+		return SCORES_EXACT;
 	}
 	*add = m->spec.global_mean + u->bias;
-	return score_user(m, u, cand, ncand) ? u->p : NULL;
+	return score_user(m, u, cand, ncand);
 }
 
 PG_FUNCTION_INFO_V1(movierec_recommend);
@@ -303,8 +314,8 @@ movierec_recommend(PG_FUNCTION_ARGS)
 	int32	   *cand = NULL;
 	int32		ncand = 0;
 	float		add;
-	const float *p;
-	const MrServeUser *excl;
+	ScoresKind	kind;
+	bool		exclude;
 
 	k = arg_k(fcinfo, 1, "k");
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
@@ -323,11 +334,11 @@ movierec_recommend(PG_FUNCTION_ARGS)
 	if (cand == NULL &&
 		MrServePruneRecommend(fcinfo, m, u, k, PG_ARGISNULL(3) || PG_GETARG_BOOL(3)))
 		return (Datum) 0;
-	p = score_for(m, u, cand, ncand, &add);
-	excl = (PG_ARGISNULL(3) || PG_GETARG_BOOL(3)) ? u : NULL;
-	if (excl)
-		exclude_known(m, excl);
-	emit_topk(fcinfo, m, p, excl, cand, ncand, k, add);
+	kind = score_for(m, u, cand, ncand, &add);
+	exclude = PG_ARGISNULL(3) || PG_GETARG_BOOL(3);
+	if (exclude)
+		exclude_known(m, u);
+	emit_topk(fcinfo, m, kind, u, exclude, cand, ncand, k, add);
 	return (Datum) 0;
 }
 
@@ -413,7 +424,7 @@ movierec_similar_movies(PG_FUNCTION_ARGS)
 	if (m->ease != NULL)
 	{
 		if (MrServeEaseSimilar(m, known_movie(m, PG_GETARG_INT64(0))))
-			emit_topk(fcinfo, m, NULL, NULL, NULL, 0, k, 0.0f);
+			emit_topk(fcinfo, m, SCORES_EXACT, NULL, false, NULL, 0, k, 0.0f);
 		return (Datum) 0;
 	}
 	if (m->k == 0)
@@ -456,7 +467,7 @@ movierec_recommend_for_ratings(PG_FUNCTION_ARGS)
 	int64	   *id64;
 	float	   *v;
 	float		add;
-	const float *p;
+	ScoresKind	kind;
 
 	k = arg_k(fcinfo, 2, "k");
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -525,9 +536,9 @@ movierec_recommend_for_ratings(PG_FUNCTION_ARGS)
 	}
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	u = MrServeUserFromArrays(m, n, id64, v);
-	p = score_for(m, u, NULL, 0, &add);
+	kind = score_for(m, u, NULL, 0, &add);
 	exclude_known(m, u);
-	emit_topk(fcinfo, m, p, u, NULL, 0, k, add);
+	emit_topk(fcinfo, m, kind, u, true, NULL, 0, k, add);
 	return (Datum) 0;
 }
 
