@@ -1,6 +1,7 @@
 /*
  * bench/scan_parts.c: recommend()'s full-scan kernel timed in its parts,
- * for every SIMD variant this CPU has, over an n x 64 random catalogue:
+ * for every SIMD variant this CPU has, over an n x 64 random catalogue
+ * (users scaled by argv[3], default 1):
  *
  *   pack         MrPackItems (a backend's first call packs the int8 copy)
  *   int8 pass    MrScoreApprox (quantize the user, integer pass, finish)
@@ -34,6 +35,7 @@ main(int argc, char **argv)
 {
 	int32_t		n = argc > 1 ? atoi(argv[1]) : 62423;
 	int			R = argc > 2 ? atoi(argv[2]) : 500;
+	float		ps = argc > 3 ? atof(argv[3]) : 1.0f;
 	int			k = 64,
 				f,
 				r,
@@ -89,7 +91,7 @@ main(int argc, char **argv)
 			double		t1;
 
 			for (f = 0; f < k; f++)
-				p[f] = urand(1.0f);
+				p[f] = urand(ps);
 			t = bench_cpu();
 			MrScoreApprox(&pk, p, bias, y);
 			t1 = bench_cpu();

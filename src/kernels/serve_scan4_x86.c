@@ -8,7 +8,8 @@
  * bytes, neighbours added:
  *   avx512bf16  VPDPBUSD (AVX512_VNNI, which every BF16 CPU has) adds each
  *               quad's four products into an int32 lane, two quads per
- *               64-byte load;
+ *               64-byte load, the high nibbles masked in place (16 times
+ *               their value) rather than shifted;
  *   avx512f     VPMADDUBSW into int16 pairs (AVX512BW), summed for 8
  *               steps (at most 8 x 2 x 15 x 127 = 30,480, no saturation),
  *               then VPMADDWD by ones into int32;
@@ -95,21 +96,57 @@ MrApprox4Avx2(const uint8_t *q4, const float *scale, int32_t n, int k,
 	}
 }
 
-/* int16 pairs into the int16 sums (AVX512BW). */
+/* int16 pairs into the int16 sums (AVX512BW); high nibbles as 0..15. */
 #define STEP_BW(c, x, pv)	_mm512_add_epi16((c), _mm512_maddubs_epi16((x), (pv)))
 #define FLUSH_BW(a, c)		_mm512_add_epi32((a), _mm512_madd_epi16((c), _mm512_set1_epi16(1)))
-/* whole quads into int32 at once (AVX512_VNNI): the flush is an add */
+#define HI_BW(x)			HI4_512(x)
+/*
+ * Whole quads into int32 at once (AVX512_VNNI), whose sums do not
+ * saturate: the flush is an add, and the high nibbles are multiplied in
+ * place (x & 0xF0 is 16 times the nibble), the sum shifted back at the
+ * end (exact: it is a multiple of 16, at most 256 x 4 x 240 x 127).
+ */
 #define STEP_VNNI(c, x, pv) _mm512_dpbusd_epi32((c), (x), (pv))
 #define FLUSH_VNNI(a, c)	_mm512_add_epi32((a), (c))
+#define HI_VNNI(x)			_mm512_and_si512((x), _mm512_set1_epi8((char) 0xF0))
 
 /*
- * One AVX-512 int4 pass, NAME for TARGET with STEP and FLUSH: one panel
- * per step, two quads per 64-byte load, so the lanes of a sum hold items
- * 0-7 of quad g and then of quad g + 1; the two halves are added at the
- * end, giving the 16 items in order for finish16.  The user's quads are
- * spread to 64 bytes once per call.
+ * The 16 sums of a panel from its two accumulators (lanes: items 0-7 of
+ * quad g, then of quad g + 1; low nibbles in lo, high ones in hi, shifted
+ * right by hi_shift), less corr, through finish16.
  */
-#define DEFINE_APPROX4_512(NAME, TARGET, STEP, FLUSH) \
+__attribute__((target("avx512f")))
+MR_NO_CONTRACT
+static inline void
+finish_panel(__m512i lo, __m512i hi, int hi_shift, const MrQuery4 *q, const float *scale,
+			 const float *bias, float *y, size_t base, int32_t n)
+{
+	__m256i		l = _mm256_add_epi32(_mm512_castsi512_si256(lo), _mm512_extracti64x4_epi64(lo, 1)),
+				h = _mm256_add_epi32(_mm512_castsi512_si256(hi), _mm512_extracti64x4_epi64(hi, 1));
+
+	h = _mm256_srai_epi32(h, hi_shift);
+	finish16(_mm512_sub_epi32(_mm512_inserti64x4(_mm512_castsi256_si512(l), h, 1),
+							  _mm512_set1_epi32(q->corr)),
+			 q->sp, scale, bias, y, base, (long) n - (long) base);
+}
+
+/* One load of panel row r into the sums cl and ch. */
+#define NIBBLES(cl, ch, r, pvg, STEP, HI) \
+	do { \
+		__m512i		x_ = _mm512_load_si512((const void *) (r)); \
+\
+		cl = STEP(cl, LO4_512(x_), pvg); \
+		ch = STEP(ch, HI(x_), pvg); \
+	} while (0)
+
+/*
+ * One AVX-512 int4 pass, NAME for TARGET with STEP, FLUSH and HI (the high
+ * nibbles' sums shifted right by HI_SHIFT): four panels per step, eight
+ * independent sums, so that VPDPBUSD's latency is hidden; then single
+ * panels.  Two quads per 64-byte load.  The user's quads are spread to 64
+ * bytes once per call.
+ */
+#define DEFINE_APPROX4_512(NAME, TARGET, STEP, FLUSH, HI, HI_SHIFT) \
 __attribute__((target(TARGET))) \
 MR_NO_CONTRACT \
 void \
@@ -119,50 +156,66 @@ NAME(const uint8_t *q4, const float *scale, int32_t n, int k, \
 	size_t		panels = ((size_t) n + MR_PANEL - 1) / MR_PANEL; \
 	int			kq = MrK4Pad(k) / 4; \
 	size_t		stride = (size_t) kq * 32; \
-	__m512i		pv[MR_SERVE_SCAN_MAX_K / 8 + 1]; \
-	size_t		b; \
-	int			g; \
+	__m512i		pv[MR_SERVE_SCAN_MAX_K / 8 + 1], \
+				z = _mm512_setzero_si512(); \
+	size_t		b = 0; \
+	int			g, \
+				g0; \
 \
 	for (g = 0; g < kq; g += 2) \
 		pv[g / 2] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(q->quad[g])), \
 									   _mm256_set1_epi32(q->quad[g + 1]), 1); \
-	for (b = 0; b < panels; b++) \
+	for (; b + 4 <= panels; b += 4) \
 	{ \
 		const uint8_t *s = q4 + b * stride; \
-		__m512i		alo = _mm512_setzero_si512(), \
-					ahi = _mm512_setzero_si512(); \
-		__m256i		lo, \
-					hi; \
-		int			g0; \
+		__m512i		l0 = z, l1 = z, l2 = z, l3 = z, h0 = z, h1 = z, h2 = z, h3 = z; \
 \
 		for (g0 = 0; g0 < kq; g0 += 2 * FLUSH_STEPS) \
 		{ \
-			__m512i		clo = _mm512_setzero_si512(), \
-						chi = _mm512_setzero_si512(); \
+			__m512i		cl0 = z, cl1 = z, cl2 = z, cl3 = z, ch0 = z, ch1 = z, ch2 = z, ch3 = z; \
 			int			ge = (g0 + 2 * FLUSH_STEPS < kq) ? g0 + 2 * FLUSH_STEPS : kq; \
 \
 			for (g = g0; g < ge; g += 2) \
 			{ \
-				__m512i		x = _mm512_load_si512((const void *) (s + 32 * (size_t) g)); \
+				const uint8_t *r = s + 32 * (size_t) g; \
 \
-				clo = STEP(clo, LO4_512(x), pv[g / 2]); \
-				chi = STEP(chi, HI4_512(x), pv[g / 2]); \
+				NIBBLES(cl0, ch0, r, pv[g / 2], STEP, HI); \
+				NIBBLES(cl1, ch1, r + stride, pv[g / 2], STEP, HI); \
+				NIBBLES(cl2, ch2, r + 2 * stride, pv[g / 2], STEP, HI); \
+				NIBBLES(cl3, ch3, r + 3 * stride, pv[g / 2], STEP, HI); \
 			} \
-			alo = FLUSH(alo, clo); \
-			ahi = FLUSH(ahi, chi); \
+			l0 = FLUSH(l0, cl0); l1 = FLUSH(l1, cl1); l2 = FLUSH(l2, cl2); l3 = FLUSH(l3, cl3); \
+			h0 = FLUSH(h0, ch0); h1 = FLUSH(h1, ch1); h2 = FLUSH(h2, ch2); h3 = FLUSH(h3, ch3); \
 		} \
-		lo = _mm256_add_epi32(_mm512_castsi512_si256(alo), _mm512_extracti64x4_epi64(alo, 1)); \
-		hi = _mm256_add_epi32(_mm512_castsi512_si256(ahi), _mm512_extracti64x4_epi64(ahi, 1)); \
-		finish16(_mm512_sub_epi32(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), \
-								  _mm512_set1_epi32(q->corr)), \
-				 q->sp, scale, bias, y, b * MR_PANEL, (long) n - (long) (b * MR_PANEL)); \
+		finish_panel(l0, h0, HI_SHIFT, q, scale, bias, y, b * MR_PANEL, n); \
+		finish_panel(l1, h1, HI_SHIFT, q, scale, bias, y, (b + 1) * MR_PANEL, n); \
+		finish_panel(l2, h2, HI_SHIFT, q, scale, bias, y, (b + 2) * MR_PANEL, n); \
+		finish_panel(l3, h3, HI_SHIFT, q, scale, bias, y, (b + 3) * MR_PANEL, n); \
+	} \
+	for (; b < panels; b++) \
+	{ \
+		const uint8_t *s = q4 + b * stride; \
+		__m512i		l0 = z, h0 = z; \
+\
+		for (g0 = 0; g0 < kq; g0 += 2 * FLUSH_STEPS) \
+		{ \
+			__m512i		cl0 = z, ch0 = z; \
+			int			ge = (g0 + 2 * FLUSH_STEPS < kq) ? g0 + 2 * FLUSH_STEPS : kq; \
+\
+			for (g = g0; g < ge; g += 2) \
+				NIBBLES(cl0, ch0, s + 32 * (size_t) g, pv[g / 2], STEP, HI); \
+			l0 = FLUSH(l0, cl0); \
+			h0 = FLUSH(h0, ch0); \
+		} \
+		finish_panel(l0, h0, HI_SHIFT, q, scale, bias, y, b * MR_PANEL, n); \
 	} \
 }
 
 /* AVX-512BW: VPMADDUBSW, flushed through VPMADDWD. */
-DEFINE_APPROX4_512(MrApprox4Avx512, "avx512f,avx512bw", STEP_BW, FLUSH_BW)
+DEFINE_APPROX4_512(MrApprox4Avx512, "avx512f,avx512bw", STEP_BW, FLUSH_BW, HI_BW, 0)
 
 /* AVX512_VNNI: one VPDPBUSD per nibble half and load. */
-DEFINE_APPROX4_512(MrApprox4Avx512Vnni, "avx512f,avx512bw,avx512vnni", STEP_VNNI, FLUSH_VNNI)
+DEFINE_APPROX4_512(MrApprox4Avx512Vnni, "avx512f,avx512bw,avx512vnni", STEP_VNNI, FLUSH_VNNI,
+				   HI_VNNI, 4)
 
 #endif

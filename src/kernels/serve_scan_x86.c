@@ -376,42 +376,58 @@ MrScoreExactFma(const float *q, int k, const float *p, float bias)
 	return acc + bias;
 }
 
+/* Prefetch the k floats of row q (rows are read once per call: L3 or DRAM). */
+static inline void
+prefetch_row(const float *q, int k)
+{
+	int			f;
+
+	for (f = 0; f < k; f += 16)
+		_mm_prefetch((const char *) (q + f), _MM_HINT_T0);
+}
+
 /*
- * out[j] = bias[idx[j]] + Q[idx[j]] . p for j < n, four rows at a time:
+ * out[j] = bias[idx[j]] + Q[idx[j]] . p for j < n, eight rows at a time:
  * each row's chain of fused multiply-adds in factor order is the one of
- * MrScoreExactFma (same bits), and four independent chains hide the
- * instruction's latency.
+ * MrScoreExactFma (same bits); eight independent chains hide the
+ * instruction's latency, and the next eight rows are prefetched, since
+ * the candidates' rows are scattered over the catalogue.
  */
 __attribute__((target("fma")))
 void
 MrScoreExactRowsFma(const float *Q, int k, const float *p, const float *bias,
 					const int32_t *idx, int32_t n, float *out)
 {
-	int32_t		j = 0;
+	int32_t		j = 0,
+				t;
 
-	for (; j + 4 <= n; j += 4)
+	for (t = 0; t < 8 && t < n; t++)
+		prefetch_row(Q + (size_t) idx[t] * k, k);
+	for (; j + 8 <= n; j += 8)
 	{
-		const float *q0 = Q + (size_t) idx[j] * k,
-				   *q1 = Q + (size_t) idx[j + 1] * k,
-				   *q2 = Q + (size_t) idx[j + 2] * k,
-				   *q3 = Q + (size_t) idx[j + 3] * k;
-		float		a0 = 0.0f,
-					a1 = 0.0f,
-					a2 = 0.0f,
-					a3 = 0.0f;
+		const float *q[8];
+		float		a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
 		int			f;
 
+		for (t = 0; t < 8; t++)
+		{
+			q[t] = Q + (size_t) idx[j + t] * k;
+			if (j + 8 + t < n)
+				prefetch_row(Q + (size_t) idx[j + 8 + t] * k, k);
+		}
 		for (f = 0; f < k; f++)
 		{
-			a0 = __builtin_fmaf(q0[f], p[f], a0);
-			a1 = __builtin_fmaf(q1[f], p[f], a1);
-			a2 = __builtin_fmaf(q2[f], p[f], a2);
-			a3 = __builtin_fmaf(q3[f], p[f], a3);
+			a[0] = __builtin_fmaf(q[0][f], p[f], a[0]);
+			a[1] = __builtin_fmaf(q[1][f], p[f], a[1]);
+			a[2] = __builtin_fmaf(q[2][f], p[f], a[2]);
+			a[3] = __builtin_fmaf(q[3][f], p[f], a[3]);
+			a[4] = __builtin_fmaf(q[4][f], p[f], a[4]);
+			a[5] = __builtin_fmaf(q[5][f], p[f], a[5]);
+			a[6] = __builtin_fmaf(q[6][f], p[f], a[6]);
+			a[7] = __builtin_fmaf(q[7][f], p[f], a[7]);
 		}
-		out[j] = a0 + (bias ? bias[idx[j]] : 0.0f);
-		out[j + 1] = a1 + (bias ? bias[idx[j + 1]] : 0.0f);
-		out[j + 2] = a2 + (bias ? bias[idx[j + 2]] : 0.0f);
-		out[j + 3] = a3 + (bias ? bias[idx[j + 3]] : 0.0f);
+		for (t = 0; t < 8; t++)
+			out[j + t] = a[t] + (bias ? bias[idx[j + t]] : 0.0f);
 	}
 	for (; j < n; j++)
 		out[j] = MrScoreExactFma(Q + (size_t) idx[j] * k, k, p, bias ? bias[idx[j]] : 0.0f);

@@ -10,7 +10,8 @@
  * larger than the catalogue, n not a multiple of the panel, odd k, and
  * extreme but finite values; and the norm-ordered early-terminating scan
  * (serve_scan_prune.c) gives the same as brute force, also on skewed
- * trained-like factors where it stops early.  Prints TAP.
+ * trained-like factors where it stops early; and the exact rescoring of
+ * candidate rows is MrScoreExact's, bit for bit.  Prints TAP.
  */
 // sources: src/kernels/serve_scan.c src/kernels/serve_scan_portable.c src/kernels/serve_scan_x86.c src/kernels/serve_scan_neon.c src/kernels/serve_scan_prune.c src/kernels/serve_scan_batch.c src/kernels/kern_util.c src/kernels/simd_dispatch.c src/kernels/topk.c
 // cross: aarch64
@@ -588,6 +589,28 @@ main(void)
 		same = (MrScoreExact(q, 64, p, 0.25f) == r + 0.25f);
 	}
 	ok(same, "MrScoreExact is bit-identical to a fmaf() loop");
+
+	/* the candidates' rescoring (rows in groups of 8, prefetched) = row by row */
+	{
+		Case		c = make_case(300, 67, 0);
+		int32_t		idx[300];
+		float		out[300];
+		int32_t		n,
+					j;
+
+		same = 1;
+		for (j = 0; j < 300; j++)
+			idx[j] = (int32_t) ((j * 7919L) % 300);
+		for (n = 0; n <= 300 && same; n += (n < 40 ? 1 : 37))
+		{
+			MrScoreExactRows(c.Q, c.k, c.p, (n % 2) ? c.bias : NULL, idx, n, out);
+			for (j = 0; j < n; j++)
+				same &= (out[j] == MrScoreExact(c.Q + (size_t) idx[j] * c.k, c.k, c.p,
+												(n % 2) ? c.bias[idx[j]] : 0.0f));
+		}
+		free_case(&c);
+		ok(same, "MrScoreExactRows is bit-identical to MrScoreExact per row (0-40 rows and more, with and without biases)");
+	}
 	printf("1..%d\n", n_test);
 	return 0;
 }
