@@ -357,8 +357,11 @@ kth_lower_bound(const float *approx, const float *w, float e, int32_t n,
 	MrTopKReset(h, k, hs, hi);
 	for (b = 0; b < nb; b++)
 	{
-		float		thr = (h->n == h->k && hs[0] > tau0) ? hs[0] : tau0;
+		float		thr;
 
+		if (!(bm[b] > tau0))	/* most blocks: no need to read the heap */
+			continue;
+		thr = (h->n == h->k && hs[0] > tau0) ? hs[0] : tau0;
 		if (!(bm[b] > thr))
 			continue;
 		for (i = b * 16; i < b * 16 + 16; i++)
@@ -386,21 +389,20 @@ kth_lower_bound(const float *approx, const float *w, float e, int32_t n,
 	return tau0;
 }
 
-/* Items i in [from, to) whose upper bound reaches tau, appended at cand[m]. */
+/*
+ * Items i in [from, to) whose upper bound reaches tau, appended at cand[m]
+ * by the candidate pass in use (upper); returns the new count.
+ */
 static int32_t
-upper_items(const float *approx, const float *w, float e, float tau,
+upper_items(MrUpperFn upper, const float *approx, const float *w, float e, float tau,
 			int32_t from, int32_t to, int32_t *cand, int32_t m)
 {
-	int32_t		i;
+	int32_t		c = upper(approx + from, w + from, e, tau, to - from, cand + m),
+				j;
 
-	for (i = from; i < to; i++)
-	{
-		float		a = approx[i];
-
-		if (a > -INFINITY && a + MrBound(e, w[i], a) >= tau)
-			cand[m++] = i;
-	}
-	return m;
+	for (j = m; j < m + c; j++)
+		cand[j] += from;
+	return m + c;
 }
 
 /*
@@ -438,6 +440,7 @@ MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 			int32_t *out_index, float *out_score)
 {
 	MrBlockFn	blocks = MrScanBlockFn();
+	MrUpperFn	upper = MrScanUpperFn();
 	int32_t		nb = in->n / 16;
 	float	   *bm_lo = (float *) cand,
 			   *bm_hi = (float *) (cand + in->n - nb);
@@ -468,11 +471,23 @@ MrTopKExact(const MrScanInput *in, int k, float *approx, int32_t *cand,
 						  out_score, out_index);
 	tau = exact_floor(in, &h, tau);
 
-	/* candidates: upper bound reaches tau, in blocks whose maximum does */
+	/*
+	 * candidates: upper bound reaches tau, in blocks whose maximum does, a
+	 * run of such blocks at a time (whose maxima are read before any of its
+	 * candidates is written; they end below 16 b1, under the maxima of the
+	 * blocks after the run)
+	 */
 	for (b = 0; b < nb; b++)
 		if (bm_hi[b] >= tau)
-			m = upper_items(approx, in->weight, e, tau, b * 16, b * 16 + 16, cand, m);
-	m = upper_items(approx, in->weight, e, tau, nb * 16, in->n, cand, m);
+		{
+			int32_t		b1 = b + 1;
+
+			while (b1 < nb && bm_hi[b1] >= tau)
+				b1++;
+			m = upper_items(upper, approx, in->weight, e, tau, b * 16, b1 * 16, cand, m);
+			b = b1 - 1;
+		}
+	m = upper_items(upper, approx, in->weight, e, tau, nb * 16, in->n, cand, m);
 	if (in->n_rescored)
 		*in->n_rescored = m;
 	if (in->max_rescore > 0 && m > in->max_rescore)
