@@ -6,7 +6,8 @@
  * MrTopKExact over them returns exactly the top k of the exact float
  * scores (ids, order, scores) with exclusions, ties, k = 1 and k larger
  * than the catalogue, n not a multiple of the panel, k not a multiple of
- * 8, extreme finite values and skewed norms; on random factors it rescores
+ * 8, extreme finite values, skewed norms and near-identical movies (where
+ * the second rescoring round decides); on random factors it rescores
  * few items (the bound and the exact threshold are tight enough to pay).
  * Prints TAP.
  */
@@ -239,8 +240,8 @@ gives_up(const Case *c, int32_t limit)
 	return good;
 }
 
-/* lines per variant: the forcing test and the 8 of test_variant */
-#define TESTS_PER_VARIANT 9
+/* lines per variant: the forcing test and the 9 of test_variant */
+#define TESTS_PER_VARIANT 10
 
 /* The tests of one variant (already forced). */
 static void
@@ -292,6 +293,26 @@ test_variant(MrSimd v)
 	   same_topk(&c2, 50, 0, &rescored) && approx_ok(&c2, &w1), what);
 	free_case(&c);
 	free_case(&c2);
+
+	/*
+	 * near-identical movies (factors 0.5 +- 1%, no bias): the int4 order
+	 * is noise, so the top k is not among the first round's best
+	 * approximate scores and the second round decides (MrTopKExact)
+	 */
+	c = make_case(5003, 32, 0, 0, 1.0f);
+	for (int32_t i = 0; i < c.n; i++)
+	{
+		for (int f = 0; f < c.k; f++)
+			c.Q[(size_t) i * c.k + f] = 0.5f + urand(0.005f);
+		c.bias[i] = 0.0f;
+	}
+	pack(&c);
+	good = same_topk(&c, 10, 0, &rescored) && same_topk(&c, 30, 7, &rescored) &&
+		same_topk(&c, 1, 0, &rescored);
+	printf("# %s: near-identical 5003 x 32: rescored %d for the top 1\n", name, rescored);
+	snprintf(what, sizeof(what), "%s: near-identical movies (1%% apart: the int4 order is noise): exact top 10, 30 (exclusions) and 1", name);
+	ok(good, what);
+	free_case(&c);
 
 	/* a user whose int8 rounding is too coarse: refused, y untouched */
 	c = make_case(100, 64, 0, 0, 1.0f);
