@@ -8,8 +8,9 @@
  * bytes, neighbours added:
  *   avx512bf16  VPDPBUSD (AVX512_VNNI, which every BF16 CPU has) adds each
  *               quad's four products into an int32 lane, two quads per
- *               64-byte load, the high nibbles masked in place (16 times
- *               their value) rather than shifted;
+ *               64-byte load: one sum of the whole bytes (low nibble +
+ *               16 x high) and one of the high nibbles masked in place
+ *               (16 x high), so the low ones are the difference;
  *   avx512f     VPMADDUBSW into int16 pairs (AVX512BW), summed for 8
  *               steps (at most 8 x 2 x 15 x 127 = 30,480, no saturation),
  *               then VPMADDWD by ones into int32;
@@ -102,18 +103,23 @@ MrApprox4Avx2(const uint8_t *q4, const float *scale, int32_t n, int k,
 #define HI_BW(x)			HI4_512(x)
 /*
  * Whole quads into int32 at once (AVX512_VNNI), whose sums do not
- * saturate: the flush is an add, and the high nibbles are multiplied in
- * place (x & 0xF0 is 16 times the nibble), the sum shifted back at the
- * end (exact: it is a multiple of 16, at most 256 x 4 x 240 x 127).
+ * saturate: the flush is an add; the "low" sum takes the whole bytes and
+ * the high nibbles are multiplied in place (x & 0xF0 is 16 times the
+ * nibble), so finish_panel subtracts the second sum from the first and
+ * shifts it back (exact: multiples of 16, at most 256 x 4 x 255 x 127).
+ * One mask per load instead of two.
  */
 #define STEP_VNNI(c, x, pv) _mm512_dpbusd_epi32((c), (x), (pv))
 #define FLUSH_VNNI(a, c)	_mm512_add_epi32((a), (c))
 #define HI_VNNI(x)			_mm512_and_si512((x), _mm512_set1_epi8((char) 0xF0))
+#define LO_VNNI(x)			(x)
+#define LO_BW(x)			LO4_512(x)
 
 /*
  * The 16 sums of a panel from its two accumulators (lanes: items 0-7 of
- * quad g, then of quad g + 1; low nibbles in lo, high ones in hi, shifted
- * right by hi_shift), less corr, through finish16.
+ * quad g, then of quad g + 1; low nibbles in lo, high ones in hi), less
+ * corr, through finish16.  With hi_shift (VNNI), hi is 16 times the high
+ * nibbles' sum and lo the whole bytes': lo - hi, then hi >> hi_shift.
  */
 __attribute__((target("avx512f")))
 MR_NO_CONTRACT
@@ -124,6 +130,8 @@ finish_panel(__m512i lo, __m512i hi, int hi_shift, const MrQuery4 *q, const floa
 	__m256i		l = _mm256_add_epi32(_mm512_castsi512_si256(lo), _mm512_extracti64x4_epi64(lo, 1)),
 				h = _mm256_add_epi32(_mm512_castsi512_si256(hi), _mm512_extracti64x4_epi64(hi, 1));
 
+	if (hi_shift)				/* l summed whole bytes: low nibble + 16 x high */
+		l = _mm256_sub_epi32(l, h);
 	h = _mm256_srai_epi32(h, hi_shift);
 	finish16(_mm512_sub_epi32(_mm512_inserti64x4(_mm512_castsi256_si512(l), h, 1),
 							  _mm512_set1_epi32(q->corr)),
@@ -131,11 +139,11 @@ finish_panel(__m512i lo, __m512i hi, int hi_shift, const MrQuery4 *q, const floa
 }
 
 /* One load of panel row r into the sums cl and ch. */
-#define NIBBLES(cl, ch, r, pvg, STEP, HI) \
+#define NIBBLES(cl, ch, r, pvg, STEP, LO, HI) \
 	do { \
 		__m512i		x_ = _mm512_load_si512((const void *) (r)); \
 \
-		cl = STEP(cl, LO4_512(x_), pvg); \
+		cl = STEP(cl, LO(x_), pvg); \
 		ch = STEP(ch, HI(x_), pvg); \
 	} while (0)
 
@@ -146,7 +154,7 @@ finish_panel(__m512i lo, __m512i hi, int hi_shift, const MrQuery4 *q, const floa
  * panels.  Two quads per 64-byte load.  The user's quads are spread to 64
  * bytes once per call.
  */
-#define DEFINE_APPROX4_512(NAME, TARGET, STEP, FLUSH, HI, HI_SHIFT) \
+#define DEFINE_APPROX4_512(NAME, TARGET, STEP, FLUSH, LO, HI, HI_SHIFT) \
 __attribute__((target(TARGET))) \
 MR_NO_CONTRACT \
 void \
@@ -179,10 +187,10 @@ NAME(const uint8_t *q4, const float *scale, int32_t n, int k, \
 			{ \
 				const uint8_t *r = s + 32 * (size_t) g; \
 \
-				NIBBLES(cl0, ch0, r, pv[g / 2], STEP, HI); \
-				NIBBLES(cl1, ch1, r + stride, pv[g / 2], STEP, HI); \
-				NIBBLES(cl2, ch2, r + 2 * stride, pv[g / 2], STEP, HI); \
-				NIBBLES(cl3, ch3, r + 3 * stride, pv[g / 2], STEP, HI); \
+				NIBBLES(cl0, ch0, r, pv[g / 2], STEP, LO, HI); \
+				NIBBLES(cl1, ch1, r + stride, pv[g / 2], STEP, LO, HI); \
+				NIBBLES(cl2, ch2, r + 2 * stride, pv[g / 2], STEP, LO, HI); \
+				NIBBLES(cl3, ch3, r + 3 * stride, pv[g / 2], STEP, LO, HI); \
 			} \
 			l0 = FLUSH(l0, cl0); l1 = FLUSH(l1, cl1); l2 = FLUSH(l2, cl2); l3 = FLUSH(l3, cl3); \
 			h0 = FLUSH(h0, ch0); h1 = FLUSH(h1, ch1); h2 = FLUSH(h2, ch2); h3 = FLUSH(h3, ch3); \
@@ -203,7 +211,7 @@ NAME(const uint8_t *q4, const float *scale, int32_t n, int k, \
 			int			ge = (g0 + 2 * FLUSH_STEPS < kq) ? g0 + 2 * FLUSH_STEPS : kq; \
 \
 			for (g = g0; g < ge; g += 2) \
-				NIBBLES(cl0, ch0, s + 32 * (size_t) g, pv[g / 2], STEP, HI); \
+				NIBBLES(cl0, ch0, s + 32 * (size_t) g, pv[g / 2], STEP, LO, HI); \
 			l0 = FLUSH(l0, cl0); \
 			h0 = FLUSH(h0, ch0); \
 		} \
@@ -212,10 +220,10 @@ NAME(const uint8_t *q4, const float *scale, int32_t n, int k, \
 }
 
 /* AVX-512BW: VPMADDUBSW, flushed through VPMADDWD. */
-DEFINE_APPROX4_512(MrApprox4Avx512, "avx512f,avx512bw", STEP_BW, FLUSH_BW, HI_BW, 0)
+DEFINE_APPROX4_512(MrApprox4Avx512, "avx512f,avx512bw", STEP_BW, FLUSH_BW, LO_BW, HI_BW, 0)
 
 /* AVX512_VNNI: one VPDPBUSD per nibble half and load. */
 DEFINE_APPROX4_512(MrApprox4Avx512Vnni, "avx512f,avx512bw,avx512vnni", STEP_VNNI, FLUSH_VNNI,
-				   HI_VNNI, 4)
+				   LO_VNNI, HI_VNNI, 4)
 
 #endif
