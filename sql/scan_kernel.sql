@@ -4,6 +4,12 @@
 SET search_path TO movierec, public;
 SELECT build_info()->>'scan_kernel' IN ('avx512bf16', 'avx512f', 'avx2', 'neon', 'portable') AS auto_is_a_variant;
 SELECT build_info()->>'scan_kernel' AS auto_kernel \gset
+-- build_info()->'scan_kernels' lists the variants this CPU supports: the
+-- one in use and portable among them, nothing else
+SELECT build_info()->'scan_kernels' ? :'auto_kernel' AS lists_auto,
+       build_info()->'scan_kernels' ? 'portable' AS lists_portable,
+       (SELECT bool_and(v IN ('avx512bf16', 'avx512f', 'avx2', 'neon', 'portable'))
+        FROM jsonb_array_elements_text(build_info()->'scan_kernels') v) AS only_variants;
 SHOW movierec.scan_kernel;
 SET movierec.scan_kernel = 'portable';
 SELECT build_info()->>'scan_kernel' AS forced;
@@ -64,20 +70,9 @@ BEGIN
   FROM generate_series(1, 30) u, movierec.recommend(u, 25, 'kern') x;
   RETURN r;
 END $$;
-CREATE FUNCTION pg_temp.variants() RETURNS SETOF text LANGUAGE plpgsql AS $$
-DECLARE v text;
-BEGIN
-  FOREACH v IN ARRAY ARRAY['avx512bf16', 'avx512f', 'avx2', 'neon', 'portable'] LOOP
-    BEGIN
-      PERFORM set_config('movierec.scan_kernel', v, true);
-      RETURN NEXT v;
-    EXCEPTION WHEN invalid_parameter_value THEN NULL;
-    END;
-  END LOOP;
-END $$;
 SELECT count(*) >= 1 AS variants_tested,
        bool_and(pg_temp.recs(v) = pg_temp.recs('portable')) AS same_recommendations
-FROM pg_temp.variants() v;
+FROM jsonb_array_elements_text(build_info()->'scan_kernels') v;
 -- the norm-ordered scan (movierec.scan_prune, on by default) is used for
 -- this model and gives the same lists as the full scan, for any k
 CREATE FUNCTION pg_temp.recs_k(prune boolean, k int, excl boolean, model text DEFAULT 'kern') RETURNS text
@@ -113,7 +108,7 @@ BEGIN
   RETURN r;
 END $$;
 SELECT bool_and(pg_temp.sims(v) = pg_temp.sims('portable')) AS same_similar_movies
-FROM pg_temp.variants() v;
+FROM jsonb_array_elements_text(build_info()->'scan_kernels') v;
 -- and equal to the cosine in double precision: the same ids in the same
 -- order, every similarity within 1e-6, ties (the identical vectors) by
 -- smaller movie_id

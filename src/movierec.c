@@ -72,6 +72,8 @@ movierec_build_info(PG_FUNCTION_ARGS)
 	appendStringInfo(&buf, ", \"blas_threads\": %d", mr_blas.get_num_threads());
 	appendStringInfo(&buf, ", \"scan_kernel\": ");
 	escape_json(&buf, MrScanKernelInUse());
+	appendStringInfo(&buf, ", \"scan_kernels\": ");
+	MrScanKernelsSupportedJson(&buf);
 	appendStringInfo(&buf, ", \"preloaded\": %s", mr_preloaded ? "true" : "false");
 	appendStringInfo(&buf, ", \"postgres\": ");
 	escape_json(&buf, PG_VERSION_STR);

@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
 #include "utils/guc.h"
 
 #include "scan_kernel.h"
@@ -100,6 +101,23 @@ bool
 MrScanInt4Enabled(void)
 {
 	return mr_scan_int4;
+}
+
+/* Append the variants this CPU supports to buf, as a JSON array of names. */
+void
+MrScanKernelsSupportedJson(StringInfo buf)
+{
+	int			v;
+	bool		first = true;
+
+	appendStringInfoChar(buf, '[');
+	for (v = 0; v < MR_SIMD_COUNT; v++)
+		if (MrSimdSupported((MrSimd) v))
+		{
+			appendStringInfo(buf, "%s\"%s\"", first ? "" : ", ", MrSimdName((MrSimd) v));
+			first = false;
+		}
+	appendStringInfoChar(buf, ']');
 }
 
 /* Name of the variant in use. */

@@ -7,6 +7,11 @@
 /* Define movierec.scan_kernel (called from _PG_init). */
 extern void MrScanKernelInit(void);
 
+#include "lib/stringinfo.h"
+
+/* The variants this CPU supports, as a JSON array, for build_info(). */
+extern void MrScanKernelsSupportedJson(StringInfo buf);
+
 /* Name of the SIMD variant in use, for build_info(). */
 extern const char *MrScanKernelInUse(void);
 
