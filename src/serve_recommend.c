@@ -227,8 +227,8 @@ score_popularity(MrServeModel *m, const int32 *cand, int32 ncand)
  * Select the top k of m->scratch over cand and emit (movie_id, score +
  * add, rank).  After a first pass (kind), MrTopKExact finishes the job
  * with u's vector; after the int4 pass it gives up when the wider bound
- * leaves more than 1/64 of the movies to rescore, and the int8 pass is
- * run instead (u's rated movies excluded again when exclude is set).
+ * leaves more than n/64 + 64 movies to rescore, and the int8 pass is run
+ * instead (u's rated movies excluded again when exclude is set).
  * Every fallback counts 4 misses and every int4 call that pays takes one
  * away: a model whose users keep falling back (more than one call in
  * five) goes to the int8 pass alone.
