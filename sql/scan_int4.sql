@@ -6,7 +6,7 @@
 -- brute force in double precision; a user whose own rounding
 -- is too coarse for the int4 bound, and a model whose scores are too close
 -- for it (every call falls back to the int8 pass, until the model stops
--- trying), give the same lists too.
+-- trying), give the same lists too; and so does similar_movies.
 SET search_path TO movierec, public;
 SET movierec.scan_prune = off;	-- the full scan, not the norm-ordered one
 SELECT build_info()->>'scan_kernel' AS auto \gset
@@ -83,6 +83,39 @@ SELECT count(*) FROM generate_series(1, 8) u, recommend(u, 10, 'close4');
 RESET client_min_messages;
 SELECT pg_temp.recs('portable', 'close4', true, 10, true) = pg_temp.recs('portable', 'close4', false, 10, true) AS close_equal,
        pg_temp.recs(:'auto', 'close4', true, 5, false) = pg_temp.recs(:'auto', 'close4', false, 5, false) AS close_equal_all;
+-- similar_movies starts from an int4 copy of the unit vectors at this
+-- size: the same ids and similarities as with scan_int4 off, under every
+-- variant, and the cosine in double precision (ids and order)
+CREATE FUNCTION pg_temp.sims(v text, model text, int4 boolean) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+  PERFORM set_config('movierec.scan_kernel', v, true);
+  PERFORM set_config('movierec.scan_int4', int4::text, true);
+  SELECT string_agg(i || ':' || x.movie_id || ':' || x.similarity, ',' ORDER BY i, x.rank) INTO r
+  FROM unnest(ARRAY[1, 2, 97, 5000, 33001]) i, movierec.similar_movies(i, 20, model) x;
+  RETURN r;
+END $$;
+SET client_min_messages = debug1;
+SELECT bool_and(pg_temp.sims(v, 'big4', true) = pg_temp.sims(v, 'big4', false)) AS similar_int4_equals_int8,
+       bool_and(pg_temp.sims(v, 'big4', true) = pg_temp.sims('portable', 'big4', true)) AS similar_same_as_portable
+FROM jsonb_array_elements_text(build_info()->'scan_kernels') v;
+RESET client_min_messages;
+RESET movierec.scan_kernel;
+SELECT count(*) FILTER (WHERE (SELECT array_agg(movie_id ORDER BY rank) FROM similar_movies(i, 10, 'big4')) =
+       (SELECT array_agg(movie_id ORDER BY c DESC, movie_id) FROM (
+          SELECT b.movie_id, (SELECT sum(x::float8 * y) FROM unnest(a.factors, b.factors) t(x, y))
+                 / sqrt((SELECT sum(x::float8 * x) FROM unnest(a.factors) x)
+                        * (SELECT sum(y::float8 * y) FROM unnest(b.factors) y)) AS c
+          FROM item_factors a JOIN item_factors b ON b.model_id = a.model_id AND b.movie_id <> a.movie_id
+          WHERE a.model_id = 1201 AND a.movie_id = i ORDER BY c DESC, b.movie_id LIMIT 10) s)) AS similar_equal_to_brute_force
+FROM unnest(ARRAY[1, 5000]) i;
+-- the close model's unit vectors are near-identical too: every call falls
+-- back, and after 8 the model's similar_movies stops trying int4
+SET movierec.scan_int4 = on;
+SET client_min_messages = debug1;
+SELECT count(*) FROM generate_series(1, 8) i, similar_movies(i, 10, 'close4');
+RESET client_min_messages;
+SELECT pg_temp.sims('portable', 'close4', true) = pg_temp.sims('portable', 'close4', false) AS close_similar_equal;
 ROLLBACK;
 RESET movierec.scan_int4;
 RESET movierec.scan_prune;

@@ -21,8 +21,10 @@ extern void MrServeNamesResolving(void);
 /* Largest k (and n) the serving functions accept. */
 #define MR_SERVE_MAX_K 10000
 
-/* int4_misses at which a model's full scan stops trying the int4 copy */
+/* misses at which a full scan stops trying its int4 copy (serve_int4.c) */
 #define MR_INT4_MISSES_OFF 32
+/* rescored movies above which an int4 call falls back to the int8 pass */
+#define MR_INT4_MAX_RESCORE(n) ((n) / 64 + 64)
 /*
  * Movies from which the full scan starts from the int4 copy: below, the
  * int8 copy stays in the caches and the int4 pass saves less than the
@@ -93,6 +95,8 @@ typedef struct MrServeModel
 	 */
 	float	   *unit;
 	MrPacked	unit_packed;
+	MrPacked4	unit_packed4;	/* from MR_INT4_MIN_ITEMS movies (serve_int4.c) */
+	int			unit4_misses;
 	int32		unit_zero;		/* movies with a zero vector (never similar) */
 	uint64		similar_version;
 
@@ -160,6 +164,11 @@ extern bool MrServePruneRecommend(FunctionCallInfo fcinfo, MrServeModel *m,
 								  const MrServeUser *u, int k, bool exclude);
 
 /* serve_similar.c */
+/* serve_int4.c */
+extern void MrServeInt4Pack(MemoryContext cxt, const float *Q, int32 n, int k, MrPacked4 *pk);
+extern bool MrServeInt4Usable(const MrPacked4 *pk, int misses);
+extern void MrServeInt4Outcome(const MrServeModel *m, int *misses, bool fell_back, const char *what);
+
 extern int	MrServeSimilarTopK(MrServeModel *m, int32 x, int k, int32 *out_index,
 							   float *out_score);
 

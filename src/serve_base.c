@@ -164,13 +164,7 @@ MrServeDerive(MrServeModel *m, MemoryContext cxt)
 													 MCXT_ALLOC_HUGE);
 
 		MrPackItems(m->Q, m->n_items, m->k, (void *) TYPEALIGN(64, raw), &m->packed);
-		memset(&m->packed4, 0, sizeof(m->packed4));
-		if (m->n_items >= MR_INT4_MIN_ITEMS)
-		{
-			raw = MemoryContextAllocExtended(cxt, MrPacked4Bytes(m->n_items, m->k) + 64,
-											 MCXT_ALLOC_HUGE);
-			MrPackItems4(m->Q, m->n_items, m->k, (void *) TYPEALIGN(64, raw), &m->packed4);
-		}
+		MrServeInt4Pack(cxt, m->Q, m->n_items, m->k, &m->packed4);
 		m->cand = MemoryContextAllocExtended(cxt, mul_size(m->n_items, sizeof(int32)), MCXT_ALLOC_HUGE);
 	}
 	/* dense movie_id -> index table when ids are not too sparse */

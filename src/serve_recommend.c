@@ -31,7 +31,6 @@
 #include "utils/tuplestore.h"
 
 #include "eval_metrics.h"
-#include "scan_kernel.h"
 #include "stats.h"
 
 /* top-k output buffers, reused by every call */
@@ -160,23 +159,10 @@ typedef enum ScoresKind
 } ScoresKind;
 
 /*
- * Whether the full scan starts from the int4 copy: for large catalogues
- * (serve_base.c builds it), when movierec.scan_int4 allows it, unless too
- * many of the model's recent calls had to fall back to the int8 one
- * (emit_topk).
- */
-static bool
-scan_int4(const MrServeModel *m)
-{
-	return m->packed4.q4 != NULL && m->int4_misses < MR_INT4_MISSES_OFF &&
-		MrScanInt4Enabled();
-}
-
-/*
  * Score candidates for a user on the model or fold-in path:
  * scores[i] = b_i + q_i . p (the constant mu + b_u is added on output).
  * Without `among` the scores are an approximate first pass (int4 when
- * scan_int4 allows it and the user's rounding is fine, else int8) that
+ * serve_int4.c allows it and the user's rounding is fine, else int8) that
  * emit_topk rescores with MrTopKExact; with it they are exact.
  */
 static ScoresKind
@@ -192,7 +178,8 @@ score_user(MrServeModel *m, const MrServeUser *u, const int32 *cand, int32 ncand
 			memcpy(s, m->item_bias, sizeof(float) * m->n_items);
 			return SCORES_EXACT;
 		}
-		if (scan_int4(m) && MrScoreApprox4(&m->packed4, u->p, m->item_bias, s))
+		if (MrServeInt4Usable(&m->packed4, m->int4_misses) &&
+			MrScoreApprox4(&m->packed4, u->p, m->item_bias, s))
 			return SCORES_INT4;
 		MrScoreApprox(&m->packed, u->p, m->item_bias, s);
 		return SCORES_INT8;
@@ -227,11 +214,9 @@ score_popularity(MrServeModel *m, const int32 *cand, int32 ncand)
  * Select the top k of m->scratch over cand and emit (movie_id, score +
  * add, rank).  After a first pass (kind), MrTopKExact finishes the job
  * with u's vector; after the int4 pass it gives up when the wider bound
- * leaves more than n/64 + 64 movies to rescore, and the int8 pass is run
- * instead (u's rated movies excluded again when exclude is set).
- * Every fallback counts 4 misses and every int4 call that pays takes one
- * away: a model whose users keep falling back (more than one call in
- * five) goes to the int8 pass alone.
+ * leaves more than MR_INT4_MAX_RESCORE movies to rescore, and the int8
+ * pass is run instead (u's rated movies excluded again when exclude is
+ * set; serve_int4.c counts the fallbacks).
  */
 static void
 emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, ScoresKind kind, const MrServeUser *u,
@@ -246,12 +231,9 @@ emit_topk(FunctionCallInfo fcinfo, MrServeModel *m, ScoresKind kind, const MrSer
 		if (kind == SCORES_INT4)
 		{
 			in.weight = m->packed4.weight;
-			in.max_rescore = m->n_items / 64 + 64;
+			in.max_rescore = MR_INT4_MAX_RESCORE(m->n_items);
 			n = MrTopKExact(&in, k, m->scratch, m->cand, top_index, top_score);
-			m->int4_misses = (n < 0) ? m->int4_misses + 4 : Max(m->int4_misses - 1, 0);
-			if (m->int4_misses >= MR_INT4_MISSES_OFF)
-				elog(DEBUG1, "movierec: model %lld stops the int4 first pass: too many calls fell back to the int8 pass",
-					 (long long) m->model_id);
+			MrServeInt4Outcome(m, &m->int4_misses, n < 0, "recommend");
 			if (n < 0)
 			{
 				MrScoreApprox(&m->packed, u->p, m->item_bias, m->scratch);

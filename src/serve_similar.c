@@ -9,7 +9,9 @@
  * (MrPackItems) gives the first pass with its rigorous per-movie bound,
  * and MrTopKExact rescores the few movies that the bound cannot decide:
  * the exact top k, ties by smaller movie_id, for the price of the int8
- * pass of recommend().  Movies with a zero vector have no direction and
+ * pass of recommend().  From MR_INT4_MIN_ITEMS movies on, an int4 copy
+ * gives the first pass instead, with the int8 one as the fallback, as in
+ * recommend() (serve_int4.c).  Movies with a zero vector have no direction and
  * are never candidates.  The arrays are built on a model's first
  * similar_movies() call in the backend, in the context of the served
  * arrays (serve_items.c), and built again after those are (new movies
@@ -49,7 +51,21 @@ build_unit(MrServeModel *m)
 	raw = MemoryContextAllocExtended(m->served_cxt, MrPackedBytes(m->n_items, k) + 64,
 									 MCXT_ALLOC_HUGE);
 	MrPackItems(m->unit, m->n_items, k, (void *) TYPEALIGN(64, raw), &m->unit_packed);
+	MrServeInt4Pack(m->served_cxt, m->unit, m->n_items, k, &m->unit_packed4);
+	m->unit4_misses = 0;
 	m->similar_version = m->served_version;
+}
+
+/* Movies that cannot be similar to x: x itself and zero vectors. */
+static void
+exclude_unit(const MrServeModel *m, int32 x, float *s)
+{
+	int32		i;
+
+	for (i = 0; m->unit_zero > 0 && i < m->n_items; i++)
+		if (!(m->norm[i] > 0))
+			s[i] = -INFINITY;
+	s[x] = -INFINITY;
 }
 
 /*
@@ -63,25 +79,34 @@ MrServeSimilarTopK(MrServeModel *m, int32 x, int k, int32 *out_index, float *out
 	float	   *s = m->scratch;
 	const float *p;
 	MrScanInput in;
-	int32		i;
 
 	if (!(m->norm[x] > 0))
 		return 0;
 	if (m->unit == NULL || m->similar_version != m->served_version)
 		build_unit(m);
 	p = m->unit + (Size) x * m->k;
-	MrScoreApprox(&m->unit_packed, p, NULL, s);
-	for (i = 0; m->unit_zero > 0 && i < m->n_items; i++)
-		if (!(m->norm[i] > 0))
-			s[i] = -INFINITY;
-	s[x] = -INFINITY;
 	in.n = m->n_items;
 	in.k = m->k;
 	in.Q = m->unit;
-	in.weight = m->unit_packed.weight;
 	in.bias = NULL;
 	in.p = p;
 	in.n_rescored = NULL;
+	if (MrServeInt4Usable(&m->unit_packed4, m->unit4_misses) &&
+		MrScoreApprox4(&m->unit_packed4, p, NULL, s))
+	{
+		int			n;
+
+		exclude_unit(m, x, s);
+		in.weight = m->unit_packed4.weight;
+		in.max_rescore = MR_INT4_MAX_RESCORE(m->n_items);
+		n = MrTopKExact(&in, k, s, m->cand, out_index, out_score);
+		MrServeInt4Outcome(m, &m->unit4_misses, n < 0, "similar_movies");
+		if (n >= 0)
+			return n;
+	}
+	MrScoreApprox(&m->unit_packed, p, NULL, s);
+	exclude_unit(m, x, s);
+	in.weight = m->unit_packed.weight;
 	in.max_rescore = 0;
 	return MrTopKExact(&in, k, s, m->cand, out_index, out_score);
 }
