@@ -10,8 +10,8 @@
  * session (PGC_USERSET): the choice is a variable of each backend.
  * movierec.scan_prune (default on) lets recommend() use the norm-ordered
  * early-terminating scan (src/serve_prune.c) for models where it pays;
- * movierec.scan_int4 (default on) lets the full scan of large catalogues
- * start from the int4 copy (src/serve_recommend.c).  Both are exact
+ * movierec.scan_int4 (default on) lets the full scans of large catalogues
+ * start from an int4 copy (src/serve_int4.c).  Both are exact
  * either way: they exist to compare the paths and to turn one off.
  */
 #include "postgres.h"
@@ -81,7 +81,7 @@ MrScanKernelInit(void)
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 	DefineCustomBoolVariable("movierec.scan_int4",
-							 "Lets recommend() start the full scan of large catalogues from an int4 copy of the factors.",
+							 "Lets recommend() and similar_movies() start the full scan of large catalogues from an int4 copy.",
 							 "Exact either way; used only for models of at least 32,768 movies, with the int8 pass as the fallback.",
 							 &mr_scan_int4,
 							 true,
