@@ -32,11 +32,11 @@
  * counts), and listing them costs more, so the copy pays only where the
  * int8 pass is bound by memory: serving uses it from 32,768 movies on, and
  * gives up on it for a call that would rescore more than n/64 + 64 of
- * them (serve_recommend.c).
- * Only the full scan of recommend() and recommend_for_ratings() uses this
- * copy; the pruned
- * scan, recommend_all and similar_movies keep the int8 one, whose tight
- * bound they need.
+ * them (src/serve_int4.c).  The full scans of recommend(),
+ * recommend_for_ratings() and similar_movies() use this copy; the pruned
+ * scan and recommend_all keep the int8 one (the pruned scan needs its
+ * tight bound; recommend_all reads the data once per 16 users, so its
+ * pass is not bound by memory).
  *
  * Variants as serve_scan.c's: avx512bf16 (VPDPBUSD), avx512f (VPMADDUBSW,
  * AVX512BW) and avx2 (VPMADDUBSW) in serve_scan4_x86.c, neon (SMLAL on
