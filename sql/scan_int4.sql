@@ -65,6 +65,19 @@ FROM jsonb_array_elements_text(build_info()->'scan_kernels') v, unnest(ARRAY[1, 
      unnest(ARRAY[true, false]) e;
 RESET client_min_messages;
 RESET movierec.scan_kernel;
+-- recommend_for_ratings folds a new user in and takes the same first pass
+CREATE FUNCTION pg_temp.for_ratings(int4 boolean) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+  PERFORM set_config('movierec.scan_int4', int4::text, true);
+  SELECT string_agg(t || ':' || x.movie_id || ':' || x.score, ',' ORDER BY t, x.rank) INTO r
+  FROM generate_series(1, 3) t,
+       movierec.recommend_for_ratings(ARRAY[t, 100 + t, 2000 + 7 * t, 30000 + t]::bigint[],
+                                      ARRAY[5, 4, 1, 3]::real[], 10, 'big4') x;
+  RETURN r;
+END $$;
+SELECT pg_temp.for_ratings(true) = pg_temp.for_ratings(false) AS for_ratings_int4_equals_int8,
+       pg_temp.for_ratings(true) IS NOT NULL AS for_ratings_listed;
 -- equal to brute force in double precision (ids and order), the peaked
 -- user 21 among them
 SELECT count(*) FILTER (WHERE (SELECT array_agg(movie_id ORDER BY rank) FROM recommend(u, 10, 'big4')) =
