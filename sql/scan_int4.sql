@@ -58,8 +58,7 @@ END $$;
 -- int4 on equals int4 off, per variant, k and exclusion (and no call of
 -- this model stops the int4 pass: no DEBUG line)
 SET client_min_messages = debug1;
-SELECT count(DISTINCT v) >= 1 AS variants_tested,
-       bool_and(pg_temp.recs(v, 'big4', true, k, e) = pg_temp.recs(v, 'big4', false, k, e)) AS int4_equals_int8,
+SELECT bool_and(pg_temp.recs(v, 'big4', true, k, e) = pg_temp.recs(v, 'big4', false, k, e)) AS int4_equals_int8,
        bool_and(pg_temp.recs(v, 'big4', true, k, e) = pg_temp.recs('portable', 'big4', true, k, e)) AS same_as_portable
 FROM jsonb_array_elements_text(build_info()->'scan_kernels') v, unnest(ARRAY[1, 10, 100]) k,
      unnest(ARRAY[true, false]) e;

@@ -504,8 +504,9 @@ cmp_int32(const void *a, const void *b)
  * int4 pass on random factors, about 40 of some 370 (bench/scan_parts).
  * cand is compacted to round 1's and round 2's candidates, in index
  * order, approx then holds their exact scores, and their count is
- * returned; or -1, approx untouched, when more than in->max_rescore rows
- * would be rescored in all.  hi/hs: k entries of scratch.
+ * returned; or -1, approx untouched (cand compacted), when more than
+ * in->max_rescore rows would be rescored in all.  hi/hs: k entries of
+ * scratch.
  */
 static int32_t
 rescore_two_rounds(const MrScanInput *in, int k, float e, float tau, float *approx,
@@ -534,39 +535,40 @@ rescore_two_rounds(const MrScanInput *in, int k, float e, float tau, float *appr
 	if (h.n == k && hs[0] > tau)
 		tau = hs[0];
 
-	/* round 2: count, then keep and rescore (cand and ri are ascending) */
-	for (j = 0, t = 0; j < m; j++)
-	{
-		float		a = approx[cand[j]];
-
-		if (t < r && ri[t] == cand[j])
-			t++;
-		else if (a + MrBound(e, in->weight[cand[j]], a) >= tau)
-			n2++;
-	}
-	if (in->n_rescored)
-		*in->n_rescored = r + n2;
-	if (in->max_rescore > 0 && r + n2 > in->max_rescore)
-		return -1;
+	/*
+	 * round 2: keep round 1's candidates and those still reaching tau
+	 * (cand and ri are ascending), then give up or rescore the latter
+	 */
 	for (j = 0, t = 0; j < m; j++)
 	{
 		int32_t		c = cand[j];
 		float		a = approx[c];
 
 		if (t < r && ri[t] == c)
-			approx[c] = ex[t++];
+			t++;
 		else if (a + MrBound(e, in->weight[c], a) >= tau)
+			n2++;
+		else
+			continue;
+		cand[m2++] = c;
+	}
+	if (in->n_rescored)
+		*in->n_rescored = r + n2;
+	if (in->max_rescore > 0 && r + n2 > in->max_rescore)
+		return -1;
+	for (j = 0, t = 0; j < m2; j++)
+	{
+		if (t < r && ri[t] == cand[j])
+			approx[cand[j]] = ex[t++];
+		else
 		{
-			buf[nbuf++] = c;
+			buf[nbuf++] = cand[j];
 			if (nbuf == MR_RESCORE_CHUNK)
 			{
 				rescore_rows(in, buf, nbuf, approx);
 				nbuf = 0;
 			}
 		}
-		else
-			continue;
-		cand[m2++] = c;
 	}
 	rescore_rows(in, buf, nbuf, approx);
 	return m2;
